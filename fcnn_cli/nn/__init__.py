@@ -8,7 +8,7 @@ from .activations import Activation, make_activation
 from .costs import NAMES as COSTS
 from .costs import Cost, make_cost
 from .network import Gradients, Network, Trace
-from .optimizers import Adam, Optimizer, SGD, make_optimizer, scheduled_lr
+from .optimizers import SGD, Adam, Optimizer, make_optimizer, scheduled_lr
 
 __all__ = [
     "ACTIVATIONS", "COSTS", "Activation", "Adam", "Cost", "Gradients", "Network",
