@@ -1,3 +1,392 @@
 """Everything rich: progress bars, epoch tables, metric tables, z/a/δ tables, errors."""
 
 from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from fcnn_cli.metrics import Report
+    from fcnn_cli.training import EpochRow, Outcome
+
+_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False)
+
+
+def warn(message: str) -> None:
+    _err.print(f"warning: {message}", markup=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    _out.print(message, markup=False, soft_wrap=True)
+
+
+def _num(value: float, digits: int = 4) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f"{value:.{digits}f}"
+
+
+def _pct(value: float) -> str:
+    return "—" if value is None or math.isnan(value) else f"{100 * value:.2f}%"
+
+
+EPOCH_HEADER = (f"{'epoch':>9}  {'train loss':>10}  {'train acc':>9}  {'val loss':>9}  "
+                f"{'val acc':>8}  {'lr':>9}  {'seconds':>7}  {'samples/s':>9}")
+
+
+def epoch_line(row: EpochRow) -> str:
+    mark = " *" if row.improved else ""
+    return (f"{row.epoch:>4}/{row.epochs:<4}  {_num(row.train_loss):>10}  "
+            f"{_pct(row.train_accuracy):>9}  {_num(row.val_loss):>9}  {_pct(row.val_accuracy):>8}"
+            f"  {row.lr:>9.3g}  {row.seconds:>7.2f}  {row.samples_per_s:>9,.0f}{mark}")
+
+
+def _start_line(summary: dict[str, Any]) -> str:
+    arch = "-".join(map(str, summary["architecture"]))
+    line = (f"training {summary['name']}: {arch} on {summary['train']:,} examples "
+            f"(validation {summary['val']:,}, test {summary['test']:,})")
+    if summary.get("resumed_at"):
+        epoch, batch = summary["resumed_at"]
+        line += f"; resumed at epoch {epoch}, batch {batch + 1}"
+    return line
+
+
+class PlainReporter:
+    """One plain line per epoch: for pipes, files and CI logs (no redrawing)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def start(self, summary: dict[str, Any]) -> None:
+        print(_start_line(summary), file=self.stream)
+        print(EPOCH_HEADER, file=self.stream, flush=True)
+
+    def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None:
+        pass
+
+    def batch(self, done: int, batches: int, seen: int) -> None:
+        pass
+
+    def epoch_end(self, row: EpochRow) -> None:
+        print(epoch_line(row), file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        pass
+
+
+class QuietReporter(PlainReporter):
+    def start(self, summary: dict[str, Any]) -> None:
+        pass
+
+    def epoch_end(self, row: EpochRow) -> None:
+        pass
+
+
+class LiveReporter(PlainReporter):
+    """An epoch bar and a batch bar (samples/s, ETA) above a growing table of epochs."""
+
+    def __init__(self) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.progress = Progress(
+            TextColumn("{task.description:>7}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=_out, transient=True)
+        self.last_draw = 0.0
+
+    def start(self, summary: dict[str, Any]) -> None:
+        _out.print(_start_line(summary), markup=False)
+        _out.print(EPOCH_HEADER, style="bold", markup=False)
+        self.epochs = self.progress.add_task("epochs", total=None, rate="")
+        self.batches = self.progress.add_task("batches", total=None, rate="")
+        self.progress.start()
+
+    def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None:
+        self.progress.update(self.epochs, total=epochs, completed=epoch - 1)
+        self.progress.reset(self.batches, total=batches, rate="")
+        self.started = time.perf_counter()
+
+    def batch(self, done: int, batches: int, seen: int) -> None:
+        now = time.perf_counter()
+        if now - self.last_draw < 0.1 and done < batches:  # redrawing is costlier than a batch
+            return
+        self.last_draw = now
+        rate = seen / max(now - self.started, 1e-9)
+        self.progress.update(self.batches, completed=done, rate=f"{rate:,.0f} samples/s")
+
+    def epoch_end(self, row: EpochRow) -> None:
+        self.progress.update(self.epochs, completed=row.epoch)
+        self.progress.console.print(epoch_line(row), markup=False,
+                                    style="green" if row.improved else None)
+
+    def finish(self) -> None:
+        self.progress.stop()
+
+
+def make_reporter(quiet: bool) -> PlainReporter:
+    if quiet:
+        return QuietReporter()
+    return LiveReporter() if _out.is_terminal else PlainReporter()
+
+
+def training_summary(outcome: Outcome) -> None:
+    h = outcome.model.history
+    epochs = len(h.get("train_loss", []))
+    total = float(np.sum(h["seconds"])) if epochs else 0.0
+    why = "early stopping" if outcome.stopped_early else "all epochs"
+    _out.print(f"trained {epochs} epochs in {total:.1f} s ({why}); "
+               f"best validation at epoch {outcome.best_epoch or '—'}", markup=False)
+    if outcome.test is not None:
+        _out.print(f"test: loss {_num(outcome.test['loss'])}, accuracy "
+                   f"{_pct(outcome.test['accuracy'])}", markup=False)
+    _out.print(f"model saved to {outcome.output}", markup=False)
+
+
+def eval_report(report: Report, title: str) -> None:
+    _out.print(f"{title}: accuracy {_pct(report.accuracy)}, loss {_num(report.loss)}, "
+               f"n = {report.n:,}", markup=False)
+    per_class = Table(title="per class", title_justify="left")
+    for column in ("class", "precision", "recall", "F1", "support"):
+        per_class.add_column(column, justify="left" if column == "class" else "right")
+    for name, m in report.per_class().items():
+        per_class.add_row(name, _num(m["precision"], 3), _num(m["recall"], 3), _num(m["f1"], 3),
+                          f"{m['support']:,}")
+    _out.print(per_class)
+    confusion = Table(title="confusion matrix (rows: true class, columns: predicted)",
+                      title_justify="left")
+    confusion.add_column("true \\ pred")
+    for name in report.class_names:
+        confusion.add_column(name, justify="right")
+    for i, name in enumerate(report.class_names):
+        confusion.add_row(name, *(f"[bold]{v}[/bold]" if i == j else (str(v) if v else "·")
+                                  for j, v in enumerate(report.confusion[i])))
+    _out.print(confusion)
+
+
+def prediction_table(rows: list[tuple[str, list[tuple[str, float]], bool]]) -> None:
+    table = Table(show_lines=False)
+    table.add_column("input", overflow="fold")
+    table.add_column("prediction")
+    table.add_column("top classes (probability)")
+    for name, top, empty in rows:
+        label = top[0][0] + (" (image looked empty)" if empty else "")
+        table.add_row(name, label, "  ".join(f"{c} {p:.3f}" for c, p in top))
+    _out.print(table)
+
+
+def show_image(name: str, pixels: np.ndarray) -> None:
+    """Draw a 2-D array in the terminal, two pixel rows per character (▀: top fg, bottom bg)."""
+    grid = pixels / max(float(pixels.max()), 1e-9)
+    levels = (grid * 255).astype(int)
+    if len(levels) % 2:
+        levels = np.vstack([levels, np.zeros((1, levels.shape[1]), dtype=int)])
+    lines = []
+    for top, bottom in zip(levels[0::2], levels[1::2]):
+        lines.append("".join(f"[rgb({t},{t},{t}) on rgb({b},{b},{b})]▀[/]"
+                             for t, b in zip(top, bottom)))
+    _out.print(f"{name} — what the network sees ({pixels.shape[0]}×{pixels.shape[1]}):",
+               markup=False)
+    for line in lines:
+        _out.print(line)
+
+
+# --- forward-trace tables ---
+# The renderers of `fcnn forward-trace`; the numbers all come from fcnn_cli.trace.
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+    from fcnn_cli.trace import (
+        ArchitectureExample,
+        GateExample,
+        LayerTrace,
+        SoftmaxExample,
+        TraceResult,
+    )
+
+def _say(*parts: Any) -> None:
+    # markup=False throughout: headers such as "z¹ [n=2]" would otherwise read as rich tags.
+    _out.print(*parts, markup=False, soft_wrap=True)
+
+
+def _trace_table(title: str, header: list[str], rows: list[list[str]],
+                 text: bool = False) -> Group:
+    """A table under a bold title line (a table's own title would be cut to its width);
+    numbers align right, a first column of labels (or every column, with `text`) left."""
+    from rich.console import Group
+    from rich.text import Text
+
+    table = Table()
+    for i, name in enumerate(header):
+        # fold, never "…": a narrow terminal may wrap a number but must not hide its digits
+        table.add_column(Text(name), justify="left" if i == 0 or text else "right",
+                         overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return Group(*([Text(title, style="bold")] if title else []), table)
+
+
+def print_example_list(examples: list[tuple[str, str]]) -> None:
+    """`fcnn forward-trace --list`: each built-in example with its one-line description."""
+    from rich.text import Text
+
+    table = Table(title=Text("Built-in examples: fcnn forward-trace NAME"), title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("description")
+    for name, description in examples:
+        table.add_row(Text(name), Text(description))
+    _say(table)
+
+
+def _wide_layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
+    from fcnn_cli.trace import fmt, sup, top_delta_units
+
+    l, n = layer.l, result.n
+    L = sup(l)
+    arrays = [(f"w{L}", layer.w), (f"b{L}", layer.b), (f"z{L}", layer.z), (f"a{L}", layer.a),
+              (f"δ{L}", layer.delta), (f"∂C/∂w{L}", layer.dC_dw), (f"∂C/∂b{L}", layer.dC_db),
+              (f"w{L} − η∂C/∂w{L}", layer.w_new)]
+    summary = _trace_table(
+        "too wide to print in full: min, max and mean of each array",
+        ["array", "shape", "min", "max", "mean"],
+        [[name, "×".join(map(str, v.shape)), fmt(v.min()), fmt(v.max()), fmt(v.mean())]
+         for name, v in arrays])
+    units = top_delta_units(layer)
+    rows = [[*([str(i + 1)] if n > 1 else []), str(j + 1), fmt(layer.z[i, j]),
+             fmt(layer.a[i, j]), fmt(layer.delta[i, j]), fmt(layer.dC_db[j])]
+            for i in range(n) for j in units]
+    header = [*(["n"] if n > 1 else []), "j", f"z{L}", f"a{L}", f"δ{L}", f"∂C/∂b{L}"]
+    top = _trace_table(f"the {len(units)} units with the largest |δ{L}|", header, rows)
+    return [summary, top]
+
+
+def _layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
+    """w and b; each example's z, a, δ; the batch-mean gradients; the updated w and b.
+
+    Matrices keep the lecture's orientation (row j = neuron j of layer l, column k =
+    neuron k of layer l−1), and examples go down the page, so tables stay narrow."""
+    from fcnn_cli.trace import fmt, fmt_new, sup
+
+    l, n, L, P = layer.l, result.n, sup(layer.l), sup(layer.l - 1)
+    cols = [f"k={k}" for k in range(1, layer.inputs + 1)]
+    units = range(layer.units)
+    tables = [_trace_table(
+        f"weights w{L}[j,k] and biases b{L}[j]", ["j", *cols, f"b{L}"],
+        [[str(j + 1), *(fmt(v) for v in layer.w[j]), fmt(layer.b[j])] for j in units])]
+
+    example = ["n"] if n > 1 else []
+    title = (f"z{L} = w{L}a{P} + b{L}, a{L} = f(z{L}), δ{L} = ∂C/∂z{L}"
+             + (" (each example n has its own)" if n > 1 else ""))
+    tables.append(_trace_table(
+        title, [*example, "j", f"z{L}", f"a{L}", f"δ{L}"],
+        [[*([str(i + 1)] if n > 1 else []), str(j + 1), fmt(layer.z[i, j]),
+          fmt(layer.a[i, j]), fmt(layer.delta[i, j])] for i in range(n) for j in units]))
+
+    if n > 1:
+        per = result.per_example_dC_dw(l)
+        tables.append(_trace_table(
+            f"each example's ∂Cₙ/∂w{L}[j,k] = δ{L}[j]·a{P}[k] and ∂Cₙ/∂b{L}[j] = δ{L}[j]",
+            ["n", "j", *cols, f"∂Cₙ/∂b{L}"],
+            [[str(i + 1), str(j + 1), *(fmt(v) for v in per[i, j]), fmt(layer.delta[i, j])]
+             for i in range(n) for j in units]))
+    title = (f"∂C/∂w{L}[j,k] and ∂C/∂b{L}[j], the means over the N = {n} examples" if n > 1
+             else f"∂C/∂w{L} = δ{L}(a{P})ᵀ [j,k] and ∂C/∂b{L} = δ{L}")
+    tables.append(_trace_table(
+        title, ["j", *cols, f"∂C/∂b{L}"],
+        [[str(j + 1), *(fmt(v) for v in layer.dC_dw[j]), fmt(layer.dC_db[j])] for j in units]))
+    w_step, b_step = ((f"η/N Σₙ ∂Cₙ/∂w{L}", f"η/N Σₙ ∂Cₙ/∂b{L}") if n > 1
+                      else (f"η∂C/∂w{L}", f"η∂C/∂b{L}"))
+    tables.append(_trace_table(
+        f"update, η = {fmt(result.lr)}: w{L} → w{L} − {w_step}, b{L} → b{L} − {b_step}",
+        ["j", *cols, f"new b{L}"],
+        [[str(j + 1), *(fmt_new(new, old) for new, old in zip(layer.w_new[j], layer.w[j])),
+          fmt_new(layer.b_new[j], layer.b[j])] for j in units]))
+    return tables
+
+
+def print_trace(result: TraceResult) -> None:
+    """One forward pass, backward pass and update, one panel per layer (`--format table`)."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from fcnn_cli.trace import WIDE, comparison_rows, fmt, plural, sup
+
+    arch = "-".join(map(str, result.architecture))
+    _out.rule(Text(f"Forward trace: {arch} network · {result.cost_name} cost · "
+                   f"η = {fmt(result.lr)}"))
+    for line in ([result.description] if result.description else []) + result.header:
+        _say(line)
+    x, y, n = result.x, result.y, result.n
+    if x.shape[1] <= WIDE:
+        header = ["n", *(f"x{k + 1}" for k in range(x.shape[1])),
+                  *(f"y{k + 1}" for k in range(y.shape[1]))]
+        rows = [[str(i + 1), *(fmt(v) for v in x[i]), *(fmt(v) for v in y[i])] for i in range(n)]
+    else:
+        header = ["array", "shape", "min", "max", "mean"]
+        rows = [[name, "×".join(map(str, v.shape)), fmt(v.min()), fmt(v.max()), fmt(v.mean())]
+                for name, v in (("x", x), ("y", y))]
+    _say(_trace_table(f"inputs x = a⁰ and targets y (N = {n})", header, rows))
+    for layer in result.layers:
+        tables = _wide_layer_tables(result, layer) if layer.wide else _layer_tables(result, layer)
+        _say(Panel(Group(*tables), expand=False, title=Text(
+            f"layer {layer.l}: {layer.activation}, {plural(layer.units, 'unit')} "
+            f"(w{sup(layer.l)} is {layer.units}×{layer.inputs})")))
+    mean = f" (mean over the N = {n} examples)" if n > 1 else ""
+    _say(f"cost C = {fmt(result.cost)}  [{result.cost_name}{mean}]")
+    if result.comparisons:
+        header, rows = comparison_rows(result)
+        _say(_trace_table("the same network under each cost", header, rows))
+    _say(f"gradient check: backprop vs central finite differences on {result.checked}: "
+                  f"largest relative error {result.max_rel_error:.2e}")
+    if result.notes:
+        _say("")
+        _say(result.notes)
+
+
+def print_trace_example(example: SoftmaxExample | GateExample | ArchitectureExample
+                        ) -> None:
+    """The built-in examples that are not networks: softmax, gate, architecture."""
+    from fcnn_cli.trace import (
+        GateExample,
+        SoftmaxExample,
+        architecture_reasoning,
+        fmt,
+        gate_rows,
+        gate_sensitivity,
+        sup,
+    )
+
+    if isinstance(example, SoftmaxExample):
+        title = "Softmax"
+        rows = [[str(j + 1), fmt(x), fmt(e), fmt(p)]
+                for j, (x, e, p) in enumerate(zip(example.x, example.exp, example.p))]
+        rows.append(["total", "", f"{example.exp.sum():.2f}", f"{example.p.sum():.2f}"])
+        body: list[Any] = [_trace_table("", ["node j", "xⱼ", "e^xⱼ", "e^xⱼ / Σₖ e^xₖ"], rows)]
+    elif isinstance(example, GateExample):
+        g = example
+        title = "Gates: f(x, y, z) = (x + y)·z"
+        body = [f"inputs: x = {fmt(g.x)}, y = {fmt(g.y)}, z = {fmt(g.z)}",
+                _trace_table("", *gate_rows(g), text=True), gate_sensitivity(g)]
+    else:
+        title = "Find the architecture"
+        rows = [[f"w{sup(l)}", f"{r}×{c}", f"{r} (layer {l})", f"{c} (layer {l - 1})"]
+                for l, (r, c) in enumerate(example.shapes, start=1)]
+        body = [_trace_table("", ["weights", "shape", "rows = neurons of layer l",
+                                  "columns = neurons of layer l−1"], rows, text=True),
+                architecture_reasoning(example)]
+    _out.rule(title)
+    if example.description:
+        _say(example.description)
+    for part in body:
+        _say(part)
+    if example.notes:
+        _say("")
+        _say(example.notes)

@@ -1,0 +1,254 @@
+"""The YAML config: a pydantic schema (DESIGN §3), loading, `--set` overrides, clear errors.
+
+One schema serves validation, the error messages, the documented defaults and
+`fcnn config-schema` (JSON Schema for editors).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fcnn_cli.errors import FcnnError
+
+Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky-relu", "prelu", "swish", "softmax"]
+CostName = Literal["quadratic", "cross-entropy", "log-likelihood"]
+DatasetName = Literal["mnist", "fashion-mnist", "digits", "xor"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DataConfig(Strict):
+    dataset: DatasetName | None = Field(None, description="A named dataset; or give `path`.")
+    path: str | None = Field(
+        None, description="A folder or file: IDX folder, .npz (x, y), .csv, or image folder "
+                          "root/<class>/*.png. Relative to the current directory.")
+    label_column: str = Field("label", description="The label column of a .csv file.")
+    val_fraction: float = Field(0.1, ge=0, lt=1, description="Carved from training data, stratified.")
+    test_fraction: float = Field(
+        0.0, ge=0, lt=1, description="Held out only when the dataset has no official test split.")
+    normalize: Literal["scale", "standardize", "none"] = Field(
+        "scale", description="scale: pixels/255 or min-max; standardize: zero mean, unit variance.")
+
+    @model_validator(mode="after")
+    def _needs_a_source(self) -> DataConfig:
+        if self.dataset is None and self.path is None:
+            raise ValueError("give `dataset:` (mnist, fashion-mnist, digits, xor) or `path:`")
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("val_fraction + test_fraction must leave some training data (< 1)")
+        return self
+
+
+class LayerConfig(Strict):
+    units: int = Field(gt=0, description="Neurons in this layer.")
+    activation: Activation = "relu"
+    dropout: float = Field(0.0, ge=0, lt=1, description="Inverted dropout rate (hidden layers only).")
+
+
+class ModelConfig(Strict):
+    layers: list[LayerConfig] = Field(min_length=1, description="Hidden layers then the output layer.")
+    init: Literal["he", "glorot", "nielsen", "normal"] = "he"
+    slope: float = Field(0.01, ge=0, description="Negative slope of leaky-relu; initial slope of prelu.")
+    dtype: Literal["float32", "float64"] = "float32"
+
+    @model_validator(mode="after")
+    def _no_dropout_on_output(self) -> ModelConfig:
+        if self.layers[-1].dropout:
+            raise ValueError(f"layers[{len(self.layers) - 1}].dropout: dropout applies to hidden "
+                             "layers only; remove it from the output layer")
+        return self
+
+
+class OptimizerConfig(Strict):
+    name: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(0.1, gt=0, description="The learning rate η.")
+    momentum: float = Field(0.0, ge=0, lt=1)
+    nesterov: bool = False
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+
+
+class ScheduleConfig(Strict):
+    name: Literal["constant", "step", "exponential", "cosine"] = "constant"
+    gamma: float = Field(0.5, gt=0, le=1, description="Decay factor (step, exponential).")
+    step_size: int = Field(10, gt=0, description="Epochs between decays (step).")
+    min_lr: float = Field(0.0, ge=0, description="Final learning rate (cosine).")
+
+
+class EarlyStoppingConfig(Strict):
+    patience: int = Field(5, gt=0, description="Epochs without improvement before stopping.")
+    monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
+    min_delta: float = Field(0.0, ge=0)
+
+
+class TrainingConfig(Strict):
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(64, gt=0)
+    optimizer: OptimizerConfig = OptimizerConfig()
+    lr_schedule: ScheduleConfig = ScheduleConfig()
+    l2: float = Field(0.0, ge=0, description="L2 weight decay λ on weights (not biases).")
+    early_stopping: EarlyStoppingConfig | None = None
+    threads: int | None = Field(
+        None, gt=0, description="BLAS threads; default all cores. 1 is steadier on a busy machine.")
+    checkpoint_every: int = Field(1, ge=0, description="Epochs between checkpoints; 0 = never.")
+
+
+class Config(Strict):
+    name: str = "fcnn-model"
+    seed: int = 42
+    data: DataConfig
+    model: ModelConfig
+    cost: CostName = "log-likelihood"
+    training: TrainingConfig = TrainingConfig()
+    output: str = Field("model.h5", description="Where the trained model is saved.")
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a YAML config; any problem is one FcnnError line."""
+    raw = read_yaml_mapping(Path(path))
+    for item in overrides or []:
+        apply_override(raw, item)
+    return validate(raw, str(path))
+
+
+def validate(raw: dict[str, Any], source: str) -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise FcnnError(f"{source}: {describe(error)}") from None
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise FcnnError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise FcnnError(f"{path} is a folder; give a YAML config file") from None
+    except UnicodeDecodeError:
+        raise FcnnError(f"{path} is not a text file; a config is YAML text") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise FcnnError(f"{path}: YAML syntax error at {where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise FcnnError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    if raw is None:
+        raise FcnnError(f"{path} is empty; see configs/ for examples")
+    if not isinstance(raw, dict):
+        raise FcnnError(f"{path}: a config is a mapping of keys (data:, model:, ...), "
+                        f"not a {type(raw).__name__}")
+    return raw
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Set `key.path=value` (value parsed as YAML, then typed by the schema)."""
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise FcnnError(f"--set {item!r}: expected KEY=VALUE, e.g. training.epochs=3")
+    parts: list[str | int] = [int(index) if index else (int(name) if name.isdigit() else name)
+                              for name, index in _PATH_PART.findall(key)]
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        try:
+            if isinstance(node, dict) and part not in node:
+                node[part] = [] if isinstance(parts[i + 1], int) else {}
+            node = node[part]
+        except (IndexError, KeyError, TypeError):
+            raise FcnnError(f"--set {key}: no such place in the config") from None
+    try:
+        node[parts[-1]] = value
+    except (IndexError, TypeError):
+        raise FcnnError(f"--set {key}: no such place in the config") from None
+
+
+def describe(error: ValidationError) -> str:
+    """The first validation problem as `path: what is wrong (how to fix)`."""
+    problems = error.errors()
+    first = problems[0]
+    loc = first["loc"]
+    kind = first["type"]
+    where = _format_loc(loc)
+    value = first.get("input")
+    if kind == "literal_error":
+        allowed = re.findall(r"'([^']*)'", first["ctx"]["expected"])
+        message = f"{value!r} is not one of {', '.join(allowed)}{_did_you_mean(value, allowed)}"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        message = (f"unknown key{_did_you_mean(str(loc[-1]), allowed)}; "
+                   f"allowed here: {', '.join(allowed)}")
+    elif kind == "missing":
+        message = "is required"
+    elif kind == "value_error":
+        message = str(first["msg"]).removeprefix("Value error, ")
+    else:
+        message = f"{first['msg'].lower()}, got {value!r}"
+    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" \
+        if len(problems) > 1 else ""
+    return f"{where}: {message}{more}" if where else f"{message}{more}"
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _did_you_mean(value: Any, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        for candidate in candidates:
+            inner = getattr(candidate, "__args__", (candidate,))[0] \
+                if getattr(candidate, "__origin__", None) is list else candidate
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                model = inner
+                break
+    return list(model.model_fields)
+
+
+def config_warnings(config: Config) -> list[str]:
+    """Legal but unwise choices, worth a warning before training starts."""
+    warnings = []
+    out = config.model.layers[-1].activation
+    if out == "softmax" and config.cost == "cross-entropy":
+        warnings.append("softmax with the binary cross-entropy cost: log-likelihood is the "
+                        "matching cost for softmax outputs")
+    sigmoid_hidden = sum(layer.activation == "sigmoid" for layer in config.model.layers[:-1])
+    if sigmoid_hidden >= 4:
+        warnings.append(f"{sigmoid_hidden} sigmoid hidden layers: gradients vanish through deep "
+                        "sigmoid stacks; relu or tanh train far better")
+    if config.training.optimizer.lr > 10:
+        warnings.append(f"learning rate {config.training.optimizer.lr} is above 10; "
+                        "training will probably diverge")
+    return warnings
+
+
+def json_schema() -> dict[str, Any]:
+    return Config.model_json_schema()

@@ -1,0 +1,96 @@
+"""`fcnn eval` and `fcnn predict`: a saved model on a dataset split, or on the user's inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.metrics import Report, classification_report, one_hot
+from fcnn_cli.store import Model, load_model
+
+SPLITS = ("test", "val", "train")
+
+
+def model_config(model: Model, source: Path):  # type: ignore[no-untyped-def]
+    import yaml
+
+    from fcnn_cli.config import validate
+
+    raw = yaml.safe_load(model.config_text) if model.config_text else None
+    if not isinstance(raw, dict):
+        raise FcnnError(f"{source} carries no training config; give --data to evaluate it")
+    return validate(raw, f"{source} (its stored config)")
+
+
+def evaluate_model(path: Path, data: str | None, split: str) -> tuple[Report, str]:
+    """The model's report on one split of its own dataset, or of `data`."""
+    from fcnn_cli.data.sources import DATASETS, load_dataset
+    from fcnn_cli.data.split import make_splits
+
+    if split not in SPLITS:
+        raise FcnnError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
+    model = load_model(path)
+    if model.class_names is None:
+        raise FcnnError(f"{path} is a regression model; eval reports classification metrics")
+    cfg = model_config(model, path).data
+    name, where = cfg.dataset, cfg.path
+    if data is not None:
+        name, where = (data, None) if data in DATASETS else (None, data)
+    dataset = load_dataset(name, where, cfg.label_column)
+    # Raw units ("none"): the model applies its own stored normalisation.
+    splits = make_splits(dataset, cfg.val_fraction, cfg.test_fraction, _seed(model, path), "none")
+    x, labels = {"test": (splits.x_test, splits.y_test), "val": (splits.x_val, splits.y_val),
+                 "train": (splits.x_train, splits.y_train)}[split]
+    if len(x) == 0:
+        raise FcnnError(f"the {split} split of {name or where} is empty; choose another --split "
+                        "or set data.test_fraction / data.val_fraction when training")
+    if splits.class_names is not None and len(splits.class_names) != len(model.class_names):
+        raise FcnnError(f"{name or where} has {len(splits.class_names)} classes but the model "
+                        f"knows {len(model.class_names)}")
+    a = _predict_in_chunks(model, x)
+    loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
+    title = f"{path} on {name or where} ({split}, n = {len(x):,})"
+    return classification_report(a, labels, loss, model.class_names), title
+
+
+def _seed(model: Model, path: Path) -> int:
+    return model_config(model, path).seed
+
+
+def _predict_in_chunks(model: Model, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    return np.concatenate([model.predict(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+
+
+@dataclass
+class Prediction:
+    name: str
+    label: str
+    probabilities: np.ndarray
+    class_names: list[str]
+    looked_empty: bool
+    pixels: np.ndarray | None    # the prepared image, for --show
+
+    def top(self, k: int) -> list[tuple[str, float]]:
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(self.class_names[i], float(self.probabilities[i])) for i in order]
+
+
+def predict_inputs(path: Path, inputs: list[Path]) -> list[Prediction]:
+    from fcnn_cli.inputs import read_inputs
+
+    model = load_model(path)
+    named = read_inputs(inputs, model)
+    a = model.predict(np.stack([item.x for item in named]))
+    if a.shape[1] == 1 and model.class_names is not None:  # one sigmoid unit: P(class 1)
+        a = np.hstack([1 - a, a])
+    names = model.class_names or [f"output {j}" for j in range(a.shape[1])]
+    results = []
+    for item, row in zip(named, a):
+        label = names[int(row.argmax())] if model.class_names else \
+            ", ".join(f"{v:.4g}" for v in row)
+        pixels = item.x.reshape(model.input_shape) if len(model.input_shape) == 2 else None
+        results.append(Prediction(item.name, label, row, names, item.looked_empty, pixels))
+    return results

@@ -1,0 +1,58 @@
+"""Classification metrics from predicted and true class indices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def one_hot(labels: Array, classes: int, dtype: np.dtype | type = np.float32) -> Array:
+    """Targets for the output layer: one-hot rows, or one column for a single-unit output."""
+    if classes == 1:  # one sigmoid unit: the target is the label itself (0 or 1)
+        return labels.reshape(-1, 1).astype(dtype)
+    out = np.zeros((len(labels), classes), dtype=dtype)
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+def predicted_classes(a: Array) -> Array:
+    return (a[:, 0] > 0.5).astype(np.int64) if a.shape[1] == 1 else a.argmax(axis=1)
+
+
+@dataclass
+class Report:
+    accuracy: float
+    loss: float
+    n: int
+    confusion: Array                      # confusion[true, predicted]
+    class_names: list[str]
+
+    def per_class(self) -> dict[str, dict[str, float]]:
+        tp = np.diag(self.confusion).astype(np.float64)
+        predicted = self.confusion.sum(axis=0)
+        actual = self.confusion.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = np.where(predicted > 0, tp / predicted, 0.0)
+            recall = np.where(actual > 0, tp / actual, 0.0)
+            f1 = np.where(precision + recall > 0,
+                          2 * precision * recall / (precision + recall), 0.0)
+        return {name: {"precision": float(precision[i]), "recall": float(recall[i]),
+                       "f1": float(f1[i]), "support": int(actual[i])}
+                for i, name in enumerate(self.class_names)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accuracy": self.accuracy, "loss": self.loss, "n": self.n,
+                "per_class": self.per_class(), "confusion": self.confusion.tolist()}
+
+
+def classification_report(a: Array, labels: Array, loss: float,
+                          class_names: list[str]) -> Report:
+    predicted = predicted_classes(a)
+    k = len(class_names)
+    confusion = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
+    accuracy = float((predicted == labels).mean()) if len(labels) else 0.0
+    return Report(accuracy, loss, int(len(labels)), confusion, class_names)

@@ -1,0 +1,234 @@
+"""Everything h5py: models and checkpoints as HDF5 files (DESIGN §6), written atomically.
+
+`save_model` and `load_model` are a symmetric pair; a checkpoint is a model file
+with the optimiser and the training loop's state added under /optimizer and /training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from fcnn_cli import __version__
+from fcnn_cli.data.split import Normalizer
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.nn import Network, make_activation, make_cost
+from fcnn_cli.nn.activations import LeakyReLU, PReLU
+
+FORMAT = "fcnn-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Model:
+    """A trained network and everything needed to use it on raw inputs."""
+
+    network: Network
+    normalizer: Normalizer
+    input_shape: tuple[int, ...]
+    class_names: list[str] | None = None
+    pixel_max: float | None = None
+    config_text: str = ""
+    history: dict[str, np.ndarray] = field(default_factory=dict)
+    created: str = ""
+
+    def prepare(self, x_raw: np.ndarray) -> np.ndarray:
+        """Raw inputs (pixels 0–255 for the MNIST family) → the network's normalised input."""
+        return self.normalizer(x_raw)
+
+    def predict(self, x_raw: np.ndarray) -> np.ndarray:
+        return self.network.predict(self.prepare(x_raw))
+
+
+@dataclass
+class Checkpoint:
+    model: Model
+    optimizer_state: dict[str, np.ndarray]
+    state: dict[str, Any]                 # epoch, batch, RNG states, stats: JSON-able
+    arrays: dict[str, np.ndarray]         # e.g. best weights so far, keyed by name
+
+
+def save_model(path: str | Path, model: Model) -> None:
+    _atomic_write(Path(path), lambda f: _write_model(f, model))
+
+
+def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
+    def write(f: h5py.File) -> None:
+        _write_model(f, checkpoint.model)
+        opt = f.create_group("optimizer")
+        for key, value in checkpoint.optimizer_state.items():
+            opt.create_dataset(key, data=value)
+        training = f.create_group("training")
+        training.attrs["state"] = json.dumps(checkpoint.state)
+        for key, value in checkpoint.arrays.items():
+            training.create_dataset(key, data=value)
+    _atomic_write(Path(path), write)
+
+
+def load_model(path: str | Path) -> Model:
+    with _open(Path(path)) as f:
+        return _read_model(f, Path(path))
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    path = Path(path)
+    with _open(path) as f:
+        model = _read_model(f, path)
+        if "training" not in f or "optimizer" not in f:
+            raise FcnnError(f"{path} is a model, not a checkpoint; resume from the "
+                            "<output>.ckpt.h5 file that training writes")
+        try:
+            optimizer_state: dict[str, np.ndarray] = {}
+            f["optimizer"].visititems(lambda name, obj: optimizer_state.update(
+                {name: obj[()]}) if isinstance(obj, h5py.Dataset) else None)
+            state = json.loads(f["training"].attrs["state"])
+            arrays: dict[str, np.ndarray] = {}
+            f["training"].visititems(lambda name, obj: arrays.update(
+                {name: obj[()]}) if isinstance(obj, h5py.Dataset) else None)
+        except (KeyError, OSError, ValueError) as error:
+            raise FcnnError(f"{path}: the checkpoint is damaged ({error})") from None
+    return Checkpoint(model, optimizer_state, state, arrays)
+
+
+def _write_model(f: h5py.File, model: Model) -> None:
+    net = model.network
+    f.attrs.update({
+        "format": FORMAT, "format_version": FORMAT_VERSION, "fcnn_version": __version__,
+        "created": model.created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": model.config_text, "cost": net.cost.name,
+    })
+    layers = f.create_group("layers")
+    for l, (w, b, act) in enumerate(zip(net.w, net.b, net.activations), start=1):
+        group = layers.create_group(str(l))
+        dw = group.create_dataset("w", data=w.astype(np.float32, copy=False))
+        group.create_dataset("b", data=b.astype(np.float32, copy=False))
+        dw.attrs["activation"] = act.name
+        if isinstance(act, PReLU):
+            dw.attrs["alpha"] = act.alpha.astype(np.float32)
+        if isinstance(act, LeakyReLU):
+            dw.attrs["slope"] = act.slope
+    pre = f.create_group("preprocess")
+    pre.attrs["input_shape"] = np.asarray(model.input_shape, dtype=np.int64)
+    pre.attrs["normalize"] = model.normalizer.kind
+    if model.pixel_max is not None:
+        pre.attrs["pixel_max"] = model.pixel_max
+    if model.class_names is not None:
+        pre.attrs["class_names"] = np.array(model.class_names, dtype=h5py.string_dtype())
+    pre.create_dataset("mean", data=np.asarray(model.normalizer.mean, dtype=np.float32))
+    pre.create_dataset("std", data=np.asarray(model.normalizer.std, dtype=np.float32))
+    history = f.create_group("history")
+    for key, values in model.history.items():
+        history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
+
+
+def _read_model(f: h5py.File, path: Path) -> Model:
+    if f.attrs.get("format") != FORMAT:
+        raise FcnnError(f"{path} is an HDF5 file but not an fcnn model (no format='{FORMAT}' "
+                        "attribute); give a file written by `fcnn train`")
+    version = int(f.attrs.get("format_version", 0))
+    if version > FORMAT_VERSION:
+        raise FcnnError(f"{path} has format_version {version}, newer than this fcnn reads "
+                        f"({FORMAT_VERSION}); upgrade fcnn")
+    try:
+        network = _read_network(f, str(f.attrs["cost"]))
+        pre = f["preprocess"]
+        normalizer = Normalizer(str(pre.attrs["normalize"]), pre["mean"][()], pre["std"][()])
+        names = pre.attrs.get("class_names")
+        history = {key: value[()] for key, value in f["history"].items()} \
+            if "history" in f else {}
+        return Model(
+            network=network, normalizer=normalizer,
+            input_shape=tuple(int(n) for n in pre.attrs["input_shape"]),
+            class_names=None if names is None else [_text(n) for n in names],
+            pixel_max=float(pre.attrs["pixel_max"]) if "pixel_max" in pre.attrs else None,
+            config_text=_text(f.attrs.get("config", "")), history=history,
+            created=_text(f.attrs.get("created", "")),
+        )
+    except (KeyError, OSError, ValueError, TypeError) as error:
+        raise FcnnError(f"{path} is not a complete fcnn model ({error}); retrain it") from None
+
+
+def _read_network(f: h5py.File, cost: str) -> Network:
+    group = f["layers"]
+    ws, bs, acts = [], [], []
+    for l in range(1, len(group) + 1):
+        dw = group[str(l)]["w"]
+        w, b = dw[()], group[str(l)]["b"][()]
+        name = _text(dw.attrs["activation"])
+        act = make_activation(name, w.shape[0], w.dtype, float(dw.attrs.get("slope", 0.01)))
+        if isinstance(act, PReLU):
+            act.alpha = np.asarray(dw.attrs["alpha"], dtype=w.dtype)
+        ws.append(w)
+        bs.append(b)
+        acts.append(act)
+    if not ws or any(w.shape[1] != p.shape[0] for p, w in zip(ws, ws[1:])) \
+            or any(b.shape != (w.shape[0],) for w, b in zip(ws, bs)):
+        raise ValueError("its layers' shapes do not chain")
+    return Network(ws, bs, acts, make_cost(cost))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@contextlib.contextmanager
+def _open(path: Path):  # type: ignore[no-untyped-def]
+    if not path.exists():
+        raise FcnnError(f"model file not found: {path}")
+    if path.is_dir():
+        raise FcnnError(f"{path} is a folder; give a model file (.h5)")
+    if path.stat().st_size == 0:
+        raise FcnnError(f"{path} is empty (0 bytes); it holds no model: retrain or restore it")
+    if not h5py.is_hdf5(path):
+        raise FcnnError(f"{path} is not an HDF5 file; give a model written by `fcnn train`")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as error:
+        raise FcnnError(f"{path} is damaged or truncated ({error}); retrain it") from None
+    with f:
+        try:
+            yield f
+        except OSError as error:
+            raise FcnnError(f"{path} is damaged or truncated ({error}); retrain it") from None
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write to a temporary file beside `path`, fsync it, then rename it over `path`:
+    a crash at any moment leaves either the old file or the new one, never a mix."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise FcnnError(f"cannot write {path}: {error.strerror}") from None
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            write(f)
+            f.flush()
+        with open(tmp, "rb+") as raw:
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+        _fsync_folder(folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

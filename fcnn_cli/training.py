@@ -1,0 +1,374 @@
+"""The epoch loop: data, network, mini-batches, validation, early stopping, checkpoints.
+
+Nothing here prints: progress goes to a `Reporter` the caller supplies.  Ctrl-C and
+SIGTERM finish the current mini-batch, write a checkpoint and raise `Interrupted`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from fcnn_cli.config import Config
+from fcnn_cli.data.sources import load_dataset
+from fcnn_cli.data.split import Splits, make_splits
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.metrics import one_hot
+from fcnn_cli.nn import Network, Optimizer, make_optimizer, scheduled_lr
+from fcnn_cli.nn.epoch import DivergenceError, EpochStats, count_correct
+from fcnn_cli.store import Checkpoint, Model, load_checkpoint, save_checkpoint, save_model
+
+HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+
+
+@dataclass
+class EpochRow:
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    lr: float
+    seconds: float
+    samples_per_s: float
+    improved: bool
+
+
+class Reporter(Protocol):
+    def start(self, summary: dict[str, Any]) -> None: ...
+    def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None: ...
+    def batch(self, done: int, batches: int, seen: int) -> None: ...
+    def epoch_end(self, row: EpochRow) -> None: ...
+    def finish(self) -> None: ...
+
+
+class Interrupted(FcnnError):
+    """Training stopped on a signal after saving a checkpoint."""
+
+    def __init__(self, message: str, exit_code: int, checkpoint: Path) -> None:
+        super().__init__(message, exit_code)
+        self.checkpoint = checkpoint
+
+
+@dataclass
+class Outcome:
+    model: Model
+    output: Path
+    test: dict[str, float] | None
+    best_epoch: int
+    stopped_early: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def checkpoint_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.ckpt.h5")
+
+
+def output_units(config: Config, splits: Splits) -> int:
+    """The output layer's width, after checking it fits the data's classes or targets."""
+    units = config.model.layers[-1].units
+    where = f"model.layers[{len(config.model.layers) - 1}].units"
+    if splits.class_names is None:
+        targets = splits.y_train.shape[1]
+        if units != targets:
+            raise FcnnError(f"{where} is {units} but the data has {targets} target column(s); "
+                            f"set the output layer's units to {targets}")
+    else:
+        classes = len(splits.class_names)
+        if units != classes and not (classes == 2 and units == 1):
+            raise FcnnError(f"{where} is {units} but the data has {classes} classes; "
+                            f"set the output layer's units to {classes}")
+    return units
+
+
+def targets(y: np.ndarray, units: int, classify: bool, dtype: np.dtype) -> np.ndarray:
+    return one_hot(y, units, dtype) if classify else y.astype(dtype, copy=False)
+
+
+def build_network(config: Config, n_inputs: int, rng: np.random.Generator) -> Network:
+    layers = config.model.layers
+    return Network.create(
+        [n_inputs] + [layer.units for layer in layers], [layer.activation for layer in layers],
+        config.cost, config.model.init, rng, np.dtype(config.model.dtype),
+        [layer.dropout for layer in layers], config.model.slope)
+
+
+def evaluate(net: Network, x: np.ndarray, y: np.ndarray, chunk: int = 8192
+             ) -> tuple[float, float]:
+    """Mean cost and accuracy over (x, y) in chunks, so memory stays flat."""
+    if len(x) == 0:
+        return math.nan, math.nan
+    cost = correct = 0.0
+    for start in range(0, len(x), chunk):
+        a = net.predict(x[start:start + chunk])
+        yb = y[start:start + chunk]
+        cost += net.cost.fn(a, yb) * len(yb)
+        correct += count_correct(a, yb)
+    return cost / len(x), correct / len(x)
+
+
+@dataclass
+class LoopState:
+    """Everything that, with the weights and the optimiser, fixes the rest of the run."""
+
+    epoch: int = 0                  # 0-based epoch to run next
+    batch: int = 0                  # first batch of that epoch still to run
+    shuffle_state: dict[str, Any] | None = None   # shuffle RNG at the start of `epoch`
+    dropout_state: dict[str, Any] | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    best_score: float | None = None
+    best_epoch: int = 0
+    stale_epochs: int = 0
+
+
+class _StopSignals:
+    """First SIGINT/SIGTERM asks the loop to stop after the current batch; a second
+    SIGINT aborts at once (the last complete checkpoint is untouched)."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_StopSignals]:
+        try:
+            previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: no signal handling
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+class Trainer:
+    def __init__(self, config: Config, config_text: str, output: Path, reporter: Reporter,
+                 log_file: Path | None = None) -> None:
+        self.config = config
+        self.config_text = config_text
+        self.output = output
+        self.checkpoint = checkpoint_path(output)
+        self.reporter = reporter
+        self.log_file = log_file
+
+    def run(self, resume: Path | None = None) -> Outcome:
+        config = self.config
+        data = config.data
+        dataset = load_dataset(data.dataset, data.path, data.label_column)
+        self.splits = splits = make_splits(dataset, data.val_fraction, data.test_fraction,
+                                           config.seed, data.normalize)
+        units = output_units(config, splits)
+        self.classify = splits.class_names is not None
+        dtype = np.dtype(config.model.dtype)
+        x = splits.x_train if splits.x_train.dtype == dtype else splits.x_train.astype(dtype)
+        y = targets(splits.y_train, units, self.classify, dtype)
+        self.y_val = targets(splits.y_val, units, self.classify, dtype)
+        self.net = build_network(config, x.shape[1], np.random.default_rng(config.seed))
+        opt = config.training.optimizer
+        self.optimizer = make_optimizer(opt.name, opt.lr, config.training.l2, opt.momentum,
+                                        opt.nesterov, opt.beta1, opt.beta2, opt.eps)
+        state = self._resume(resume) if resume else LoopState()
+        self.reporter.start({
+            "name": config.name, "architecture": self.net.sizes, "train": len(x),
+            "val": len(splits.x_val), "test": len(splits.x_test),
+            "resumed_at": (state.epoch + 1, state.batch) if resume else None,
+        })
+        from fcnn_cli.threads import blas_threads
+        with blas_threads(config.training.threads), _StopSignals().installed() as stop:
+            stopped_early = self._loop(x, y, state, stop)
+        self.reporter.finish()
+        return self._finish(state, stopped_early)
+
+    def _loop(self, x: np.ndarray, y: np.ndarray, state: LoopState, stop: _StopSignals) -> bool:
+        cfg = self.config.training
+        shuffle_rng = np.random.default_rng([self.config.seed, 1])
+        dropout_rng = np.random.default_rng([self.config.seed, 2])
+        if state.shuffle_state is not None:
+            shuffle_rng.bit_generator.state = state.shuffle_state
+        if state.dropout_state is not None:
+            dropout_rng.bit_generator.state = state.dropout_state
+        runner = _epoch_runner(self.net, self.optimizer, cfg.batch_size)
+        n_batches = -(-len(x) // cfg.batch_size)
+        for epoch in range(state.epoch, cfg.epochs):
+            sched = cfg.lr_schedule
+            self.optimizer.lr = scheduled_lr(sched.name, cfg.optimizer.lr, epoch, cfg.epochs,
+                                             sched.gamma, sched.step_size, sched.min_lr)
+            state.epoch, state.shuffle_state = epoch, shuffle_rng.bit_generator.state
+            perm = shuffle_rng.permutation(len(x))
+            snapshot = self._snapshot()
+            stats = EpochStats(**state.stats) if state.batch else EpochStats()
+            self.reporter.epoch_start(epoch + 1, cfg.epochs, n_batches, len(x))
+            started = time.perf_counter()
+
+            def on_batch(done: int, total: int, s: EpochStats) -> bool:
+                self.reporter.batch(done, total, s.seen)
+                return stop.signal is None
+
+            try:
+                stats = runner(x, y, perm, state.batch, stats, dropout_rng, on_batch)
+            except DivergenceError as error:
+                self._diverged(epoch, error.batch, snapshot, state)
+            seconds = time.perf_counter() - started
+            state.dropout_state = dropout_rng.bit_generator.state
+            if stats.batches < n_batches:  # stopped by a signal mid-epoch
+                state.batch, state.stats = stats.batches, vars(stats).copy()
+                self._interrupted(stop.signal or signal.SIGINT, state)
+            state.batch, state.stats = 0, {}
+            done = self._end_epoch(epoch, stats, seconds, state)
+            state.epoch, state.shuffle_state = epoch + 1, shuffle_rng.bit_generator.state
+            if cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0:
+                self._save_checkpoint(state)
+            if stop.signal is not None:
+                self._interrupted(stop.signal, state)
+            if done:
+                return True
+        return False
+
+    def _end_epoch(self, epoch: int, stats: EpochStats, seconds: float, state: LoopState
+                   ) -> bool:
+        """Record the epoch; return True when early stopping says stop."""
+        val_loss, val_acc = evaluate(self.net, self.splits.x_val, self.y_val)
+        train_acc = stats.accuracy if self.classify else math.nan
+        val_acc = val_acc if self.classify else math.nan
+        values = (stats.cost, train_acc, val_loss, val_acc, self.optimizer.lr, seconds)
+        for key, value in zip(HISTORY_KEYS, values):
+            state.history[key].append(float(value))
+        improved = self._track_best(epoch, val_loss, val_acc, state)
+        row = EpochRow(epoch + 1, self.config.training.epochs, stats.cost, train_acc, val_loss,
+                       val_acc, self.optimizer.lr, seconds, stats.seen / max(seconds, 1e-9),
+                       improved)
+        self.reporter.epoch_end(row)
+        if self.log_file is not None:
+            with self.log_file.open("a") as log:
+                log.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                                      for k, v in vars(row).items()}) + "\n")
+        stopping = self.config.training.early_stopping
+        return stopping is not None and state.stale_epochs >= stopping.patience
+
+    def _track_best(self, epoch: int, val_loss: float, val_acc: float, state: LoopState) -> bool:
+        if math.isnan(val_loss):
+            return False
+        stopping = self.config.training.early_stopping
+        monitor = stopping.monitor if stopping else "val_loss"
+        min_delta = stopping.min_delta if stopping else 0.0
+        score = -val_acc if monitor == "val_accuracy" else val_loss  # lower is better
+        if state.best_score is None or score < state.best_score - min_delta:
+            state.best_score, state.best_epoch, state.stale_epochs = score, epoch + 1, 0
+            self.best = [p.copy() for p in self.net.params()]
+            return True
+        state.stale_epochs += 1
+        return False
+
+    def _finish(self, state: LoopState, stopped_early: bool) -> Outcome:
+        best = getattr(self, "best", None)
+        if best is not None:  # the weights that did best on validation
+            for p, saved in zip(self.net.params(), best):
+                p[...] = saved
+        model = self._model(state)
+        test = None
+        if len(self.splits.x_test):
+            y_test = targets(self.splits.y_test, self.net.sizes[-1], self.classify, self.net.dtype)
+            loss, acc = evaluate(self.net, self.splits.x_test, y_test)
+            test = {"loss": loss, "accuracy": acc if self.classify else math.nan}
+        save_model(self.output, model)
+        self.checkpoint.unlink(missing_ok=True)
+        return Outcome(model, self.output, test, state.best_epoch, stopped_early)
+
+    def _model(self, state: LoopState) -> Model:
+        s = self.splits
+        return Model(self.net, s.normalizer, tuple(s.input_shape), s.class_names, s.pixel_max,
+                     self.config_text, {k: np.asarray(v) for k, v in state.history.items()})
+
+    def _snapshot(self) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+        return ([p.copy() for p in self.net.params()],
+                {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()})
+
+    def _save_checkpoint(self, state: LoopState,
+                         snapshot: tuple[list[np.ndarray], dict[str, np.ndarray]] | None = None
+                         ) -> None:
+        params, opt_state = snapshot or (self.net.params(), self.optimizer.state())
+        current = [p.copy() for p in self.net.params()]
+        for p, saved in zip(self.net.params(), params):
+            p[...] = saved
+        arrays = {f"best/{i}": p for i, p in enumerate(getattr(self, "best", []))}
+        try:
+            save_checkpoint(self.checkpoint, Checkpoint(
+                self._model(state), opt_state, _state_json(state), arrays))
+        finally:
+            for p, value in zip(self.net.params(), current):
+                p[...] = value
+
+    def _resume(self, path: Path) -> LoopState:
+        ckpt = load_checkpoint(path)
+        theirs = ckpt.model.network
+        if theirs.sizes != self.net.sizes or \
+                [a.name for a in theirs.activations] != [a.name for a in self.net.activations]:
+            raise FcnnError(f"{path} holds a {theirs.sizes} network but the config builds "
+                            f"{self.net.sizes}; resume with the config it was trained with")
+        for p, saved in zip(self.net.params(), theirs.params()):
+            p[...] = saved
+        self.optimizer.load_state(ckpt.optimizer_state)
+        best = [ckpt.arrays[f"best/{i}"] for i in range(len(self.net.params()))
+                if f"best/{i}" in ckpt.arrays]
+        if best:
+            self.best = best
+        raw = ckpt.state
+        history = {k: list(map(float, raw["history"].get(k, []))) for k in HISTORY_KEYS}
+        return LoopState(raw["epoch"], raw["batch"], raw["shuffle_state"], raw["dropout_state"],
+                         raw["stats"], history, raw["best_score"], raw["best_epoch"],
+                         raw["stale_epochs"])
+
+    def _diverged(self, epoch: int, batch: int, snapshot: Any, state: LoopState) -> None:
+        state.batch, state.stats = 0, {}
+        if self.config.training.checkpoint_every:
+            self._save_checkpoint(state, snapshot)
+            kept = f"; the weights from the start of epoch {epoch + 1} are in {self.checkpoint}"
+        else:
+            kept = ""
+        raise FcnnError(
+            f"training diverged at epoch {epoch + 1}, batch {batch}: the cost became NaN or "
+            f"infinite. Lower the learning rate (now {self.optimizer.lr:g}) or check the input "
+            f"scaling (data.normalize){kept}", exit_code=1)
+
+    def _interrupted(self, signum: int, state: LoopState) -> None:
+        self._save_checkpoint(state)
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        where = f"epoch {state.epoch + 1}, batch {state.batch}" if state.batch \
+            else f"the end of epoch {state.epoch}"
+        raise Interrupted(f"{name}: stopped at {where}; checkpoint saved to {self.checkpoint}",
+                          128 + int(signum), self.checkpoint)
+
+
+def _state_json(state: LoopState) -> dict[str, Any]:
+    return {"epoch": state.epoch, "batch": state.batch, "shuffle_state": state.shuffle_state,
+            "dropout_state": state.dropout_state, "stats": state.stats, "history": state.history,
+            "best_score": state.best_score, "best_epoch": state.best_epoch,
+            "stale_epochs": state.stale_epochs}
+
+
+def _epoch_runner(net: Network, optimizer: Optimizer, batch_size: int) -> Any:
+    try:
+        from fcnn_cli.nn.fast import EpochRunner
+    except ImportError:
+        from fcnn_cli.nn.epoch import run_epoch
+
+        return lambda x, y, perm, start, stats, rng, cb: run_epoch(
+            net, optimizer, x, y, perm, batch_size, start, stats, rng, cb)
+    return EpochRunner(net, optimizer, batch_size).run
