@@ -45,6 +45,7 @@ class EpochRow:
 
 
 class Reporter(Protocol):
+    def warn(self, message: str) -> None: ...
     def start(self, summary: dict[str, Any]) -> None: ...
     def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None: ...
     def batch(self, done: int, batches: int, seen: int) -> None: ...
@@ -191,8 +192,12 @@ class Trainer:
             "resumed_at": (state.epoch + 1, state.batch) if resume else None,
         })
         from fcnn_cli.threads import blas_threads
-        with blas_threads(config.training.threads), _StopSignals().installed() as stop:
-            stopped_early = self._loop(x, y, state, stop)
+        with blas_threads(config.training.threads) as problem, _StopSignals().installed() as stop:
+            if problem:
+                self.reporter.warn(problem)
+            # Overflow shows up as a non-finite cost, which _loop reports as divergence.
+            with np.errstate(over="ignore", invalid="ignore"):
+                stopped_early = self._loop(x, y, state, stop)
         self.reporter.finish()
         return self._finish(state, stopped_early)
 

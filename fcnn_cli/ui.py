@@ -63,6 +63,9 @@ class PlainReporter:
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout
 
+    def warn(self, message: str) -> None:
+        warn(message)
+
     def start(self, summary: dict[str, Any]) -> None:
         print(_start_line(summary), file=self.stream)
         print(EPOCH_HEADER, file=self.stream, flush=True)
@@ -246,25 +249,27 @@ def print_example_list(examples: list[tuple[str, str]]) -> None:
 
 
 def _wide_layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
-    from fcnn_cli.trace import fmt, sup, top_delta_units
+    """Summaries of the arrays too wide to print, then one row per unit (or the 5 with the
+    largest |δ| when there are more than WIDE units)."""
+    from fcnn_cli.trace import fmt, fmt_new, sup, wide_layer_view
 
-    l, n = layer.l, result.n
-    L = sup(l)
-    arrays = [(f"w{L}", layer.w), (f"b{L}", layer.b), (f"z{L}", layer.z), (f"a{L}", layer.a),
-              (f"δ{L}", layer.delta), (f"∂C/∂w{L}", layer.dC_dw), (f"∂C/∂b{L}", layer.dC_db),
-              (f"w{L} − η∂C/∂w{L}", layer.w_new)]
+    n, L = result.n, sup(layer.l)
+    arrays, units, title = wide_layer_view(layer)
+    label = [result.unit(layer.l, j) for j in range(layer.units)]
+    names = {"w": f"w{L}", "b": f"b{L}", "z": f"z{L}", "a": f"a{L}", "delta": f"δ{L}",
+             "dC_dw": f"∂C/∂w{L}", "dC_db": f"∂C/∂b{L}", "w_new": f"w{L} − η∂C/∂w{L}"}
     summary = _trace_table(
         "too wide to print in full: min, max and mean of each array",
         ["array", "shape", "min", "max", "mean"],
-        [[name, "×".join(map(str, v.shape)), fmt(v.min()), fmt(v.max()), fmt(v.mean())]
+        [[names[name], "×".join(map(str, v.shape)), fmt(v.min()), fmt(v.max()), fmt(v.mean())]
          for name, v in arrays])
-    units = top_delta_units(layer)
-    rows = [[*([str(i + 1)] if n > 1 else []), str(j + 1), fmt(layer.z[i, j]),
-             fmt(layer.a[i, j]), fmt(layer.delta[i, j]), fmt(layer.dC_db[j])]
+    rows = [[*([str(i + 1)] if n > 1 else []), label[j], fmt(layer.b[j]), fmt(layer.z[i, j]),
+             fmt(layer.a[i, j]), fmt(layer.delta[i, j]), fmt(layer.dC_db[j]),
+             fmt_new(layer.b_new[j], layer.b[j])]
             for i in range(n) for j in units]
-    header = [*(["n"] if n > 1 else []), "j", f"z{L}", f"a{L}", f"δ{L}", f"∂C/∂b{L}"]
-    top = _trace_table(f"the {len(units)} units with the largest |δ{L}|", header, rows)
-    return [summary, top]
+    header = [*(["n"] if n > 1 else []), "j", f"b{L}", f"z{L}", f"a{L}", f"δ{L}", f"∂C/∂b{L}",
+              f"new b{L}"]
+    return [summary, _trace_table(title.replace("^l", L), header, rows)]
 
 
 def _layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
@@ -277,16 +282,17 @@ def _layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
     l, n, L, P = layer.l, result.n, sup(layer.l), sup(layer.l - 1)
     cols = [f"k={k}" for k in range(1, layer.inputs + 1)]
     units = range(layer.units)
+    label = [result.unit(layer.l, j) for j in units]
     tables = [_trace_table(
         f"weights w{L}[j,k] and biases b{L}[j]", ["j", *cols, f"b{L}"],
-        [[str(j + 1), *(fmt(v) for v in layer.w[j]), fmt(layer.b[j])] for j in units])]
+        [[label[j], *(fmt(v) for v in layer.w[j]), fmt(layer.b[j])] for j in units])]
 
     example = ["n"] if n > 1 else []
     title = (f"z{L} = w{L}a{P} + b{L}, a{L} = f(z{L}), δ{L} = ∂C/∂z{L}"
              + (" (each example n has its own)" if n > 1 else ""))
     tables.append(_trace_table(
         title, [*example, "j", f"z{L}", f"a{L}", f"δ{L}"],
-        [[*([str(i + 1)] if n > 1 else []), str(j + 1), fmt(layer.z[i, j]),
+        [[*([str(i + 1)] if n > 1 else []), label[j], fmt(layer.z[i, j]),
           fmt(layer.a[i, j]), fmt(layer.delta[i, j])] for i in range(n) for j in units]))
 
     if n > 1:
@@ -294,19 +300,19 @@ def _layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
         tables.append(_trace_table(
             f"each example's ∂Cₙ/∂w{L}[j,k] = δ{L}[j]·a{P}[k] and ∂Cₙ/∂b{L}[j] = δ{L}[j]",
             ["n", "j", *cols, f"∂Cₙ/∂b{L}"],
-            [[str(i + 1), str(j + 1), *(fmt(v) for v in per[i, j]), fmt(layer.delta[i, j])]
+            [[str(i + 1), label[j], *(fmt(v) for v in per[i, j]), fmt(layer.delta[i, j])]
              for i in range(n) for j in units]))
     title = (f"∂C/∂w{L}[j,k] and ∂C/∂b{L}[j], the means over the N = {n} examples" if n > 1
              else f"∂C/∂w{L} = δ{L}(a{P})ᵀ [j,k] and ∂C/∂b{L} = δ{L}")
     tables.append(_trace_table(
         title, ["j", *cols, f"∂C/∂b{L}"],
-        [[str(j + 1), *(fmt(v) for v in layer.dC_dw[j]), fmt(layer.dC_db[j])] for j in units]))
+        [[label[j], *(fmt(v) for v in layer.dC_dw[j]), fmt(layer.dC_db[j])] for j in units]))
     w_step, b_step = ((f"η/N Σₙ ∂Cₙ/∂w{L}", f"η/N Σₙ ∂Cₙ/∂b{L}") if n > 1
                       else (f"η∂C/∂w{L}", f"η∂C/∂b{L}"))
     tables.append(_trace_table(
         f"update, η = {fmt(result.lr)}: w{L} → w{L} − {w_step}, b{L} → b{L} − {b_step}",
         ["j", *cols, f"new b{L}"],
-        [[str(j + 1), *(fmt_new(new, old) for new, old in zip(layer.w_new[j], layer.w[j])),
+        [[label[j], *(fmt_new(new, old) for new, old in zip(layer.w_new[j], layer.w[j])),
           fmt_new(layer.b_new[j], layer.b[j])] for j in units]))
     return tables
 

@@ -1,0 +1,130 @@
+"""The fcnn command end to end: train, eval, predict, errors, and output fit for pipes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from fcnn_cli.cli import app
+from fcnn_cli.data.sources import load_dataset
+from fcnn_cli.store import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_help_lists_the_subcommands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("train", "eval", "predict", "forward-trace", "config-schema"):
+        assert command in result.output
+
+
+def test_version_prints_the_version() -> None:
+    from fcnn_cli import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_training_digits_reaches_90_percent_test_accuracy(digits_model: Path) -> None:
+    result = runner.invoke(app, ["eval", str(digits_model), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["accuracy"] >= 0.90
+    assert set(report) == {"accuracy", "loss", "n", "per_class", "confusion"}
+    assert report["n"] == sum(map(sum, report["confusion"]))
+    assert set(report["per_class"]["3"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_eval_and_predict_agree(digits_model: Path, tmp_path: Path) -> None:
+    digits = load_dataset("digits")
+    batch = digits.x_train[:20].astype(np.float32)
+    np.save(tmp_path / "batch.npy", batch)
+    result = runner.invoke(app, ["predict", str(digits_model), str(tmp_path / "batch.npy"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [p["input"] for p in lines] == [f"{tmp_path / 'batch.npy'}[{i}]" for i in range(20)]
+    model = load_model(digits_model)
+    expected = model.predict(batch).argmax(axis=1)
+    assert [p["label"] for p in lines] == [model.class_names[i] for i in expected]
+    for p in lines:
+        assert abs(sum(p["probabilities"]) - 1) < 1e-5 and len(p["probabilities"]) == 10
+
+
+def test_predict_reads_csv_batches(digits_model: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rows = load_dataset("digits").x_train[:3].reshape(3, -1)
+    Path("rows.csv").write_text("\n".join(",".join(map(str, r)) for r in rows))
+    result = runner.invoke(app, ["predict", str(digits_model), "rows.csv"])
+    assert result.exit_code == 0, result.output
+    assert "rows.csv[2]" in result.output
+
+
+def test_a_reloaded_model_predicts_identically(digits_model: Path, tmp_path: Path) -> None:
+    from fcnn_cli.store import save_model
+
+    model = load_model(digits_model)
+    save_model(tmp_path / "copy.h5", model)
+    x = load_dataset("digits").x_train[:50].astype(np.float32)
+    assert np.array_equal(load_model(tmp_path / "copy.h5").predict(x), model.predict(x))
+
+
+def test_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config = (ROOT / "configs" / "digits.yaml").read_text().replace("relu", "rellu")
+    (tmp_path / "bad.yaml").write_text(config)
+    result = runner.invoke(app, ["train", str(tmp_path / "bad.yaml")])
+    assert result.exit_code == 2
+    assert "model.layers[0].activation: 'rellu'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_output_layer_that_does_not_match_the_classes_names_both_numbers(tmp_path) -> None:
+    result = runner.invoke(app, ["train", str(ROOT / "configs" / "digits.yaml"),
+                                 "--set", "model.layers[1].units=7", "--out",
+                                 str(tmp_path / "m.h5")])
+    assert result.exit_code == 2
+    assert "model.layers[1].units is 7 but the data has 10 classes" in result.output
+
+
+def test_non_terminal_output_has_no_redraw_codes(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "fcnn_cli", "train", str(ROOT / "configs" / "digits.yaml"),
+         "--set", "training.epochs=3", "--out", str(tmp_path / "m.h5"), "--log", str(log)],
+        capture_output=True, text=True, env={**os.environ, "TERM": "xterm-256color"},
+        timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout
+    epoch_lines = [line for line in result.stdout.splitlines() if "/3 " in line]
+    assert len(epoch_lines) == 3
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert {"train_loss", "val_accuracy", "lr", "seconds", "samples_per_s"} <= set(records[0])
+
+
+def test_quiet_prints_only_the_summary(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(ROOT / "configs" / "xor.yaml"), "--quiet",
+                                 "--out", str(tmp_path / "xor.h5")])
+    assert result.exit_code == 0, result.output
+    assert "epoch" not in result.output.split("trained")[0]
+    assert "model saved to" in result.output
+
+
+def test_xor_is_learned_to_100_percent(tmp_path: Path) -> None:
+    runner.invoke(app, ["train", str(ROOT / "configs" / "xor.yaml"), "--quiet",
+                        "--out", str(tmp_path / "xor.h5")])
+    model = load_model(tmp_path / "xor.h5")
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    assert (model.predict(x)[:, 0] > 0.5).tolist() == [False, True, True, False]
+
+
+def test_config_schema_prints_json_schema() -> None:
+    result = runner.invoke(app, ["config-schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["title"] == "Config"
