@@ -196,7 +196,7 @@ class Trainer:
             if problem:
                 self.reporter.warn(problem)
             # Overflow shows up as a non-finite cost, which _loop reports as divergence.
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 stopped_early = self._loop(x, y, state, stop)
         self.reporter.finish()
         return self._finish(state, stopped_early)

@@ -38,6 +38,11 @@ def _eps(a: Array) -> float:
     return float(np.finfo(a.dtype).tiny) if a.dtype.kind == "f" else 1e-300
 
 
+def _clip_open_unit(a: Array) -> Array:
+    eps = float(np.finfo(a.dtype).eps)
+    return np.clip(a, eps, 1 - eps)
+
+
 class Quadratic(Cost):
     """C = ½ Σ_j (y_j − a_j)²."""
 
@@ -62,6 +67,7 @@ class CrossEntropy(Cost):
         return float(-np.sum(terms, dtype=np.float64) / a.shape[0])
 
     def grad_a(self, a: Array, y: Array) -> Array:
+        a = _clip_open_unit(a)  # a saturated at exactly 0 or 1 would divide by zero
         return (a - y) / (a * (1 - a))
 
 
@@ -76,7 +82,7 @@ class LogLikelihood(Cost):
         return float(-np.sum(terms, dtype=np.float64) / a.shape[0])
 
     def grad_a(self, a: Array, y: Array) -> Array:
-        return -y / a
+        return -y / _clip_open_unit(a)
 
 
 NAMES = ("quadratic", "cross-entropy", "log-likelihood")

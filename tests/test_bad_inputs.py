@@ -1,0 +1,79 @@
+"""Bad inputs to predict and eval: one line, exit status 2, never a traceback."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fcnn_cli.cli import app
+
+runner = CliRunner()
+
+
+def fails_with(args: list[str], expected: str) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert expected in result.output
+    assert len(result.output.strip().splitlines()) <= 3
+    return result.output
+
+
+def test_an_array_of_the_wrong_width_is_refused(digits_model: Path, tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 63), dtype=np.float32))
+    fails_with(["predict", str(digits_model), str(tmp_path / "x.npy")],
+               "each row has 63 values but the model takes 64")
+
+
+def test_an_array_with_nan_names_the_row_and_column(digits_model: Path, tmp_path: Path) -> None:
+    x = np.zeros((3, 64), dtype=np.float32)
+    x[1, 5] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    fails_with(["predict", str(digits_model), str(tmp_path / "x.npy")], "row 2, column 6 is nan")
+
+
+def test_a_csv_of_the_wrong_width_is_refused(digits_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("1,2,3\n4,5,6\n")
+    fails_with(["predict", str(digits_model), str(tmp_path / "x.csv")],
+               "each row has 3 values but the model takes 64")
+
+
+def test_a_csv_with_a_word_names_the_row_and_column(digits_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("\n".join([",".join(["0"] * 64)] * 2 + ["0,1,two"]))
+    fails_with(["predict", str(digits_model), str(tmp_path / "x.csv")],
+               "row 3, column 3: 'two' is not a number")
+
+
+def test_a_csv_with_nan_is_refused(digits_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text(",".join(["0"] * 63 + ["nan"]))
+    fails_with(["predict", str(digits_model), str(tmp_path / "x.csv")], "row 1, column 64")
+
+
+def test_a_missing_input_is_named(digits_model: Path, tmp_path: Path) -> None:
+    fails_with(["predict", str(digits_model), str(tmp_path / "nope.png")], "input not found")
+
+
+def test_a_folder_without_images_is_refused(digits_model: Path, tmp_path: Path) -> None:
+    fails_with(["predict", str(digits_model), str(tmp_path)], "holds no image files")
+
+
+def test_a_missing_model_is_named(tmp_path: Path) -> None:
+    fails_with(["predict", str(tmp_path / "m.h5"), str(tmp_path)], "model file not found")
+
+
+def test_a_blank_image_is_still_answered_with_a_warning(digits_model: Path, tmp_path) -> None:
+    Image.new("L", (40, 40), 255).save(tmp_path / "blank.png")
+    result = runner.invoke(app, ["predict", str(digits_model), str(tmp_path / "blank.png")])
+    assert result.exit_code == 0, result.output
+    assert "looked empty" in result.output
+
+
+@pytest.mark.parametrize("split", ["validation", "tests"])
+def test_eval_refuses_an_unknown_split(digits_model: Path, split: str) -> None:
+    fails_with(["eval", str(digits_model), "--split", split], "is not one of test, val, train")
+
+
+def test_eval_refuses_a_dataset_with_other_classes(digits_model: Path) -> None:
+    fails_with(["eval", str(digits_model), "--data", "xor"], "has 2 classes but the model knows 10")
