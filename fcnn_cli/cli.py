@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -58,6 +58,8 @@ def _run(job: Callable[[], Any]) -> Any:
             raise
         print("interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        raise
     except Exception as error:  # a bug, not bad input: still one line unless --debug
         if _debug:
             raise
@@ -69,14 +71,14 @@ def _run(job: Callable[[], Any]) -> Any:
 @app.command()
 def train(
     config: Annotated[Path, typer.Argument(help="The YAML config (see configs/).")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Where to save the model "
+    out: Annotated[Path | None, typer.Option("--out", help="Where to save the model "
                                                 "(default: the config's output).")] = None,
-    overrides: Annotated[Optional[list[str]], typer.Option(
+    overrides: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config value, e.g. --set training.epochs=3.")] = None,
-    resume: Annotated[Optional[Path], typer.Option(
+    resume: Annotated[Path | None, typer.Option(
         "--resume", help="Continue from a checkpoint (<output>.ckpt.h5).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the summary.")] = False,
-    log: Annotated[Optional[Path], typer.Option("--log", help="Write one JSON object per "
+    log: Annotated[Path | None, typer.Option("--log", help="Write one JSON object per "
                                                 "epoch to this file.")] = None,
 ) -> None:
     """Train a network as the config says; save it as HDF5."""
@@ -116,7 +118,7 @@ def train(
 @app.command("eval")
 def evaluate(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL.h5", help="A trained model.")],
-    data: Annotated[Optional[str], typer.Option(
+    data: Annotated[str | None, typer.Option(
         "--data", help="A named dataset or a path (default: the model's own dataset).")] = None,
     split: Annotated[str, typer.Option("--split", help="test, val or train.")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -186,7 +188,7 @@ def config_schema() -> None:
 @app.command("forward-trace")
 def forward_trace(
     example: Annotated[str | None, typer.Argument(
-        metavar="[EXAMPLE_OR_FILE]",
+        metavar="EXAMPLE_OR_FILE",
         help="A built-in example (see --list) or a YAML trace file.")] = None,
     list_examples: Annotated[bool, typer.Option(
         "--list", help="List the built-in examples.")] = False,
@@ -248,4 +250,11 @@ def forward_trace(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokenPipeError:
+        # The reader went away (`fcnn ... | head`): stop quietly, as Unix tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

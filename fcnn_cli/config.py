@@ -31,7 +31,8 @@ class DataConfig(Strict):
         None, description="A folder or file: IDX folder, .npz (x, y), .csv, or image folder "
                           "root/<class>/*.png. Relative to the current directory.")
     label_column: str = Field("label", description="The label column of a .csv file.")
-    val_fraction: float = Field(0.1, ge=0, lt=1, description="Carved from training data, stratified.")
+    val_fraction: float = Field(0.1, ge=0, lt=1,
+                                description="Carved from training data, stratified.")
     test_fraction: float = Field(
         0.0, ge=0, lt=1, description="Held out only when the dataset has no official test split.")
     normalize: Literal["scale", "standardize", "none"] = Field(
@@ -49,13 +50,16 @@ class DataConfig(Strict):
 class LayerConfig(Strict):
     units: int = Field(gt=0, description="Neurons in this layer.")
     activation: Activation = "relu"
-    dropout: float = Field(0.0, ge=0, lt=1, description="Inverted dropout rate (hidden layers only).")
+    dropout: float = Field(0.0, ge=0, lt=1,
+                           description="Inverted dropout rate (hidden layers only).")
 
 
 class ModelConfig(Strict):
-    layers: list[LayerConfig] = Field(min_length=1, description="Hidden layers then the output layer.")
+    layers: list[LayerConfig] = Field(min_length=1,
+                                      description="Hidden layers then the output layer.")
     init: Literal["he", "glorot", "nielsen", "normal"] = "he"
-    slope: float = Field(0.01, ge=0, description="Negative slope of leaky-relu; initial slope of prelu.")
+    slope: float = Field(0.01, ge=0,
+                         description="Negative slope of leaky-relu; initial slope of prelu.")
     dtype: Literal["float32", "float64"] = "float32"
 
     @model_validator(mode="after")

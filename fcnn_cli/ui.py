@@ -95,8 +95,14 @@ class LiveReporter(PlainReporter):
     """An epoch bar and a batch bar (samples/s, ETA) above a growing table of epochs."""
 
     def __init__(self) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
             TextColumn("{task.description:>7}"), BarColumn(), MofNCompleteColumn(),
@@ -214,8 +220,10 @@ if TYPE_CHECKING:
         TraceResult,
     )
 
+
 def _say(*parts: Any) -> None:
-    # markup=False throughout: headers such as "z¹ [n=2]" would otherwise read as rich tags.
+    # markup=False (and Text cells): a trace file's notes or a class name such as "[cat]"
+    # would otherwise be read as rich tags.
     _out.print(*parts, markup=False, soft_wrap=True)
 
 
@@ -351,7 +359,7 @@ def print_trace(result: TraceResult) -> None:
         header, rows = comparison_rows(result)
         _say(_trace_table("the same network under each cost", header, rows))
     _say(f"gradient check: backprop vs central finite differences on {result.checked}: "
-                  f"largest relative error {result.max_rel_error:.2e}")
+         f"largest relative error {result.max_rel_error:.2e}")
     if result.notes:
         _say("")
         _say(result.notes)

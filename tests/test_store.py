@@ -58,7 +58,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path: Path) -> None:
     save_model(tmp_path / "m.h5", small_model())
     broken = small_model()
     broken.network.w[0] = "not an array"  # type: ignore[assignment]
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         save_model(tmp_path / "m.h5", broken)
     assert load_model(tmp_path / "m.h5").class_names == ["cat", "dog", "eel"]
     assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]
