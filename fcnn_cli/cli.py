@@ -58,7 +58,7 @@ def _run(job: Callable[[], Any]) -> Any:
             raise
         print("interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
-    except BrokenPipeError:
+    except (BrokenPipeError, typer.Exit):
         raise
     except Exception as error:  # a bug, not bad input: still one line unless --debug
         if _debug:

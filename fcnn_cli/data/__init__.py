@@ -1,0 +1,1 @@
+"""Data: the named datasets and the user's files, the train/val/test split, image files."""

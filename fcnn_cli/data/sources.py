@@ -1,0 +1,475 @@
+"""Datasets by name (mnist, fashion-mnist, digits, xor) and the user's own files.
+
+Everything comes back as a `Dataset` in raw units: uint8 pixels for image data,
+float32 features otherwise; normalisation happens later, in `split.py`, fitted on
+the training part only.
+
+MNIST and Fashion-MNIST are looked for, in this order: `$FCNN_DATA_DIR/<name>/`,
+the checkout's `data/<name>/`, the cache `${XDG_CACHE_HOME:-~/.cache}/fcnn/<name>/`,
+the folder where a system package installs them (Debian's `dataset-fashion-mnist`),
+and finally downloaded from the dataset's public mirrors into the cache, keeping a
+file only when the SHA-256 of its decompressed content is the published one.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import hashlib
+import os
+import re
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fcnn_cli.errors import FcnnError
+
+from .idx import read_idx
+
+
+@dataclass
+class Dataset:
+    """A dataset in raw units, with its official test split when it has one."""
+
+    name: str
+    x_train: np.ndarray  # (N, *input_shape): uint8 for image data, float32 otherwise
+    y_train: np.ndarray  # int64 class indices (N,), or float32 (N, K) regression targets
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    class_names: list[str] | None  # None means regression (numeric targets)
+    input_shape: tuple[int, ...]
+    pixel_max: float | None  # the value of full ink; None for data that are not images
+
+
+@dataclass(frozen=True)
+class IdxSource:
+    """Where an MNIST-style dataset lives and how to recognise its files."""
+
+    class_names: tuple[str, ...]
+    mirrors: tuple[str, ...]  # base URLs; the file names below are appended
+    sha256: dict[str, str]  # file stem -> SHA-256 of the decompressed IDX bytes
+    system_dirs: tuple[str, ...] = ()
+
+
+IDX_FILES = {  # role -> file stem, the same four names for the whole MNIST family
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+IDX_SOURCES: dict[str, IdxSource] = {
+    "mnist": IdxSource(
+        class_names=tuple(str(digit) for digit in range(10)),
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            "http://yann.lecun.com/exdb/mnist/",
+        ),
+        sha256={  # as published beside the shared copy (../shared/data/mnist/README.md)
+            "train-images-idx3-ubyte":
+                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte":
+                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte":
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte":
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+    ),
+    "fashion-mnist": IdxSource(
+        class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        mirrors=(
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+        ),
+        sha256={  # computed from Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1
+            "train-images-idx3-ubyte":
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte":
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte":
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte":
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
+    ),
+}
+
+DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "digits", "xor")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_ROOT = _PACKAGE_DIR.parents[1]
+_DOWNLOAD_TIMEOUT_S = 60
+
+
+def load_dataset(name: str | None = None, path: str | Path | None = None,
+                 label_column: str = "label") -> Dataset:
+    """Load a named dataset, or the files at `path` (the name then only labels them).
+
+    `path` may be an IDX folder, a .npz (arrays x and y, optional class_names), a .csv
+    (a header row; `label_column` holds the labels, every other column is a numeric
+    feature) or an image folder root/<class_name>/*.png|jpg|jpeg|gif|bmp. Relative
+    paths are read from the current working directory.
+
+    Labels: in a .npz, integer y are class indices, string y class names, float y
+    regression targets. In a .csv, labels written as whole numbers (3) are class
+    indices, labels written with a decimal point or exponent (3.0, 1e2) regression
+    targets, any other text class names (sorted). uint8 x in a .npz counts as pixels
+    (pixel_max 255); anything else is float32 features.
+    """
+    if path is not None:
+        return _load_path(Path(path).expanduser(), name, label_column)
+    if name is None:
+        raise FcnnError("no data given: set data.dataset to one of "
+                        f"{', '.join(DATASETS)}, or data.path to a folder or file")
+    if name not in DATASETS:
+        close = difflib.get_close_matches(name, DATASETS, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise FcnnError(f"unknown dataset '{name}': {hint}choose one of {', '.join(DATASETS)}, "
+                        "or give data.path to your own files")
+    if name == "digits":
+        return _load_digits()
+    if name == "xor":
+        return _load_xor()
+    return _load_idx_folder(find_idx_folder(name), name)
+
+
+# --- named datasets ----------------------------------------------------------------
+
+
+def candidate_folders(name: str) -> list[Path]:
+    """The folders searched for a named IDX dataset, in order."""
+    folders = []
+    if os.environ.get("FCNN_DATA_DIR"):
+        folders.append(Path(os.environ["FCNN_DATA_DIR"]).expanduser() / name)
+    if (_REPO_ROOT / "pyproject.toml").is_file():  # running from a checkout
+        folders.append(_REPO_ROOT / "data" / name)
+    folders.append(cache_dir() / name)
+    folders.extend(Path(folder) for folder in IDX_SOURCES[name].system_dirs)
+    return folders
+
+
+def cache_dir() -> Path:
+    """fcnn's download cache: `$XDG_CACHE_HOME/fcnn`, by default `~/.cache/fcnn`."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fcnn"
+
+
+def find_idx_folder(name: str) -> Path:
+    """The first folder holding all four files of `name`, downloading them when none does."""
+    folders = candidate_folders(name)
+    for folder in folders:
+        if _idx_files(folder) is not None:
+            return folder
+    target = cache_dir() / name
+    try:
+        download(name, target)
+    except OSError as error:
+        places = ", ".join(f"{folder}/" for folder in folders)
+        files = ", ".join(f"{stem}.gz" for stem in IDX_FILES.values())
+        raise FcnnError(f"{name} not found and the download failed ({error}): put {files} "
+                        f"into one of {places} (or set FCNN_DATA_DIR; see data/README.md)"
+                        ) from None
+    return target
+
+
+def fetch_url(url: str) -> bytes:
+    """The bytes at `url` (the one place that touches the network; tests replace it)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "fcnn"})
+    with urllib.request.urlopen(request, timeout=_DOWNLOAD_TIMEOUT_S) as response:
+        return response.read()
+
+
+def download(name: str, folder: Path, fetch: Callable[[str], bytes] | None = None) -> None:
+    """Fetch the four files of `name` into `folder`, each verified before any is written.
+
+    Raises OSError (with every mirror's reason) when a file cannot be had intact.
+    """
+    source = IDX_SOURCES[name]
+    fetch = fetch or fetch_url
+    verified: dict[str, bytes] = {}
+    for stem in IDX_FILES.values():
+        reasons = []
+        for mirror in source.mirrors:
+            url = f"{mirror}{stem}.gz"
+            try:
+                packed = fetch(url)
+                content = gzip.decompress(packed)
+            except (OSError, EOFError, zlib.error, ValueError) as error:
+                reasons.append(f"{url}: {error}")
+                continue
+            if hashlib.sha256(content).hexdigest() != source.sha256[stem]:
+                reasons.append(f"{url}: SHA-256 of the content does not match")
+                continue
+            verified[stem] = packed
+            break
+        else:
+            others = f" (and {len(reasons) - 1} other mirrors)" if len(reasons) > 1 else ""
+            raise OSError(reasons[0] + others)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, packed in verified.items():
+        write_atomically(folder / f"{stem}.gz", packed)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write into a temporary file beside `path`, then rename it, so no half file is left."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _idx_files(folder: Path) -> dict[str, Path] | None:
+    """The four IDX files in `folder`, or None when any is missing."""
+    found = {role: _idx_file(folder, stem) for role, stem in IDX_FILES.items()}
+    return None if None in found.values() else found  # type: ignore[return-value]
+
+
+def _idx_file(folder: Path, stem: str) -> Path | None:
+    """`stem` in `folder`: raw or .gz, and also under the `.idx` spelling some copies use."""
+    for base in (stem, stem.replace("-idx", ".idx")):
+        for name in (base, f"{base}.gz"):
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def _load_idx_folder(folder: Path, name: str | None) -> Dataset:
+    files = _idx_files(folder)
+    if files is None:
+        missing = [stem for stem in IDX_FILES.values() if _idx_file(folder, stem) is None]
+        raise FcnnError(f"{folder}: incomplete IDX folder, missing {', '.join(missing)} "
+                        "(raw or .gz); it needs all four MNIST-style files")
+    x_train, y_train = _idx_pair(files["train_images"], files["train_labels"])
+    x_test, y_test = _idx_pair(files["test_images"], files["test_labels"])
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise FcnnError(f"{folder}: train images are {x_train.shape[1:]} but test images are "
+                        f"{x_test.shape[1:]}; both must have the same size")
+    known = IDX_SOURCES.get(name or "")
+    n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    names = list(known.class_names) if known else [str(k) for k in range(n_classes)]
+    if n_classes > len(names):
+        raise FcnnError(f"{folder}: labels go up to {n_classes - 1} but {name} has "
+                        f"{len(names)} classes")
+    return Dataset(name or folder.name, x_train, y_train, x_test, y_test, names,
+                   tuple(x_train.shape[1:]), 255.0)
+
+
+def _idx_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise FcnnError(f"{images_path}: expected uint8 images of shape (N, rows, columns), "
+                        f"found {images.dtype} {images.shape}")
+    if labels.ndim != 1:
+        raise FcnnError(f"{labels_path}: expected one label per image, found shape {labels.shape}")
+    if len(images) != len(labels):
+        raise FcnnError(f"{images_path.parent}: {len(images)} images in {images_path.name} but "
+                        f"{len(labels)} labels in {labels_path.name}; the counts must match")
+    return images, labels.astype(np.int64)
+
+
+def _load_digits() -> Dataset:
+    # UCI optical-recognition digits, as shipped by scikit-learn (see DIGITS.md)
+    with np.load(_PACKAGE_DIR / "digits.npz") as archive:
+        x, y = archive["x"], archive["y"].astype(np.int64)
+    return Dataset("digits", x, y, None, None, [str(digit) for digit in range(10)], (8, 8), 16.0)
+
+
+def _load_xor() -> Dataset:
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([0, 1, 1, 0], dtype=np.int64)
+    return Dataset("xor", x, y, None, None, ["0", "1"], (2,), None)
+
+
+# --- the user's own files ------------------------------------------------------------
+
+
+def _load_path(path: Path, name: str | None, label_column: str) -> Dataset:
+    if not path.exists():
+        raise FcnnError(f"data path not found: {path} (relative paths start in {Path.cwd()})")
+    if path.is_dir():
+        if _idx_files(path) is not None or any(path.glob("*idx[13]-ubyte*")):
+            return _load_idx_folder(path, name)
+        return _load_image_folder(path, name)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return _load_npz(path, name)
+    if suffix == ".csv":
+        return _load_csv(path, name, label_column)
+    raise FcnnError(f"{path}: unsupported data file; give a .npz, a .csv, a folder of IDX files "
+                    "or a folder with one sub-folder of images per class")
+
+
+def _load_npz(path: Path, name: str | None) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in ("x", "y") if key not in archive.files]
+            if missing:
+                raise FcnnError(f"{path}: missing array {' and '.join(missing)} (found: "
+                                f"{', '.join(archive.files) or 'none'}); save it with "
+                                "np.savez(path, x=inputs, y=labels)")
+            x, y = archive["x"], archive["y"]
+            given_names = archive["class_names"] if "class_names" in archive.files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise FcnnError(f"{path}: not a readable .npz of numeric arrays ({error})") from None
+    if x.ndim < 2 or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise FcnnError(f"{path}: x must be a numeric array of shape (N, features...) with one "
+                        f"row per example, found {x.dtype} {x.shape}")
+    if len(y) != len(x):
+        raise FcnnError(f"{path}: x has {len(x)} rows but y has {len(y)}; "
+                        "give one label per example")
+    if x.dtype == np.uint8:  # pixels
+        pixel_max: float | None = 255.0
+    else:
+        x, pixel_max = x.astype(np.float32), None
+        _check_finite(x.reshape(len(x), -1), path, lambda row, col: f"x[{row}], feature {col}")
+    y, class_names = _labels_from_array(y, given_names, path)
+    return Dataset(name or path.stem, x, y, None, None, class_names, tuple(x.shape[1:]),
+                   pixel_max)
+
+
+def _labels_from_array(y: np.ndarray, given_names: np.ndarray | None,
+                       path: Path) -> tuple[np.ndarray, list[str] | None]:
+    """npz labels: integers are class indices, strings class names, floats regression targets."""
+    if y.dtype.kind in "US":
+        names = sorted({str(label) for label in y})
+        return np.searchsorted(np.array(names), y.astype(str)).astype(np.int64), names
+    if y.dtype.kind == "f":
+        targets = y.astype(np.float32).reshape(len(y), -1)
+        _check_finite(targets, path, lambda row, col: f"y[{row}], target {col}")
+        return targets, None
+    if y.dtype.kind not in "iub" or y.ndim != 1:
+        raise FcnnError(f"{path}: y must be integer class labels of shape (N,), strings, or "
+                        f"float regression targets; found {y.dtype} {y.shape}")
+    y = y.astype(np.int64)
+    if len(y) and y.min() < 0:
+        raise FcnnError(f"{path}: y has the negative class label {y.min()} at row "
+                        f"{int(np.argmin(y))}; class labels are 0, 1, 2, ...")
+    n_classes = int(y.max(initial=0)) + 1
+    if given_names is None:
+        return y, [str(k) for k in range(n_classes)]
+    names = [str(name) for name in np.asarray(given_names).ravel()]
+    if len(names) < n_classes:
+        raise FcnnError(f"{path}: class_names has {len(names)} names but y goes up to "
+                        f"{n_classes - 1}; give one name per class")
+    return y, names
+
+
+def _load_csv(path: Path, name: str | None, label_column: str) -> Dataset:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file, skipinitialspace=True)
+            rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        raise FcnnError(f"{path}: not a UTF-8 text file; save the CSV as UTF-8") from None
+    except (OSError, csv.Error) as error:
+        raise FcnnError(f"{path}: cannot be read as CSV ({error})") from None
+    if len(rows) < 2:
+        raise FcnnError(f"{path}: no data rows; a CSV needs a header row and one row per example")
+    header = [cell.strip() for cell in rows[0][1]]
+    if label_column not in header:
+        close = difflib.get_close_matches(label_column, header, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise FcnnError(f"{path}: no label column '{label_column}'{hint}; columns are "
+                        f"{', '.join(header)}; set data.label_column")
+    if len(header) < 2:
+        raise FcnnError(f"{path}: only the label column; give at least one feature column")
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            raise FcnnError(f"{path}: row {line} has {len(row)} cells but the header has "
+                            f"{len(header)}; every row needs one value per column")
+    label_at = header.index(label_column)
+    features = [header[col] for col in range(len(header)) if col != label_at]
+    cells = [row[:label_at] + row[label_at + 1:] for _, row in rows[1:]]
+    try:
+        x = np.array(cells, dtype=np.float32)
+    except ValueError:
+        _raise_first_non_number(cells, rows[1:], features, path)
+        raise
+    lines = [line for line, _ in rows[1:]]
+    _check_finite(x, path, lambda row, col: f"row {lines[row]} column '{features[col]}'")
+    y, class_names = _labels_from_text([row[label_at].strip() for _, row in rows[1:]],
+                                       lines, path, label_column)
+    return Dataset(name or path.stem, x, y, None, None, class_names, (x.shape[1],), None)
+
+
+_INTEGER = re.compile(r"[0-9]+")
+
+
+def _labels_from_text(labels: list[str], lines: list[int], path: Path,
+                      column: str) -> tuple[np.ndarray, list[str] | None]:
+    """CSV labels: written as whole numbers -> class indices; written with a decimal point
+    or exponent -> regression targets; anything else -> class names, sorted."""
+    for label, line in zip(labels, lines):
+        if not label:
+            raise FcnnError(f"{path}: row {line} column '{column}' is empty; every example "
+                            "needs a label")
+    if all(_INTEGER.fullmatch(label) for label in labels):
+        y = np.array([int(label) for label in labels], dtype=np.int64)
+        return y, [str(k) for k in range(int(y.max()) + 1)]
+    try:
+        targets = np.array(labels, dtype=np.float32).reshape(-1, 1)
+    except ValueError:
+        names = sorted(set(labels))
+        return np.searchsorted(np.array(names), np.array(labels)).astype(np.int64), names
+    _check_finite(targets, path, lambda row, col: f"row {lines[row]} column '{column}'")
+    return targets, None
+
+
+def _raise_first_non_number(cells: Sequence[Sequence[str]], rows: Sequence[tuple[int, list]],
+                            features: list[str], path: Path) -> None:
+    for (line, _), row in zip(rows, cells):
+        for col, cell in enumerate(row):
+            try:
+                float(cell)
+            except ValueError:
+                raise FcnnError(f"{path}: row {line} column '{features[col]}': {cell.strip()!r} "
+                                "is not a number; features must be numeric") from None
+
+
+def _check_finite(x: np.ndarray, path: Path, where: Callable[[int, int], str]) -> None:
+    """Refuse NaN and infinity, naming the first place that holds one ((N, I) arrays)."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise FcnnError(f"{path}: {where(row, col)} is {x[row, col]}; "
+                        "fill in or drop missing values first")
+
+
+def _load_image_folder(root: Path, name: str | None) -> Dataset:
+    from .images import load_image  # Pillow only when images are read
+
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not class_dirs:
+        loose = any(f.suffix.lower() in IMAGE_SUFFIXES for f in root.iterdir())
+        how = ("move the images into one sub-folder per class" if loose else
+               "put the images in one sub-folder per class, e.g. root/cat/1.png")
+        raise FcnnError(f"{root}: no class folders; {how}")
+    images, labels = [], []
+    for label, folder in enumerate(class_dirs):
+        files = sorted(f for f in folder.iterdir()
+                       if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise FcnnError(f"{folder}: empty class folder, no {'/'.join(IMAGE_SUFFIXES)} "
+                            "images; add images or remove the folder")
+        for file in files:
+            pixels = load_image(file, (28, 28), 255.0).pixels
+            images.append(np.rint(pixels).astype(np.uint8))
+            labels.append(label)
+    x = np.stack(images)
+    return Dataset(name or root.name, x, np.array(labels, dtype=np.int64), None, None,
+                   [d.name for d in class_dirs], (28, 28), 255.0)
