@@ -212,6 +212,7 @@ def _atomic_write(path: Path, write: Any) -> None:
         raise FcnnError(f"cannot write {path}: {error.strerror}") from None
     os.close(fd)
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp's 0600 would hide the model from others
         with h5py.File(tmp, "w") as f:
             write(f)
             f.flush()
@@ -223,6 +224,16 @@ def _atomic_write(path: Path, write: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _file_mode(path: Path) -> int:
+    """The replaced file's permissions, or what a plain `open` would give a new one."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -283,7 +283,8 @@ class Trainer:
 
     def _finish(self, state: LoopState, stopped_early: bool) -> Outcome:
         best = getattr(self, "best", None)
-        if best is not None:  # the weights that did best on validation
+        if best is not None and self.config.training.early_stopping is not None:
+            # With early stopping, the weights that did best on the monitored metric.
             for p, saved in zip(self.net.params(), best):
                 p[...] = saved
         model = self._model(state)

@@ -54,6 +54,17 @@ def test_saving_leaves_no_temporary_files(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]
 
 
+def test_a_new_model_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        save_model(tmp_path / "m.h5", small_model())
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "m.h5").stat().st_mode & 0o777 == 0o644
+
+
 def test_a_failed_save_keeps_the_previous_file(tmp_path: Path) -> None:
     save_model(tmp_path / "m.h5", small_model())
     broken = small_model()
