@@ -380,7 +380,8 @@ def print_trace_example(example: SoftmaxExample | GateExample | ArchitectureExam
 
     if isinstance(example, SoftmaxExample):
         title = "Softmax"
-        rows = [[str(j + 1), fmt(x), fmt(e), fmt(p)]
+        # Two decimals, as the lecture's table prints them.
+        rows = [[str(j + 1), fmt(x), f"{e:.2f}", f"{p:.2f}"]
                 for j, (x, e, p) in enumerate(zip(example.x, example.exp, example.p))]
         rows.append(["total", "", f"{example.exp.sum():.2f}", f"{example.p.sum():.2f}"])
         body: list[Any] = [_trace_table("", ["node j", "xⱼ", "e^xⱼ", "e^xⱼ / Σₖ e^xₖ"], rows)]

@@ -104,9 +104,9 @@ def test_softmax_example_gives_the_lecture_table() -> None:
     assert_close(out["softmax"], [math.e ** 2 / total, math.e / total, math.e ** -1 / total])
 
 
-def test_softmax_table_shows_the_totals() -> None:
+def test_softmax_table_prints_the_lectures_two_decimals_and_totals() -> None:
     out = run("softmax")
-    for text in ("7.389", "2.718", "0.3679", "10.48", "0.7054", "0.2595", "1.00"):
+    for text in ("7.39", "2.72", "0.37", "10.48", "0.71", "0.26", "0.04", "1.00"):
         assert text in out
 
 

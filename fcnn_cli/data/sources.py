@@ -154,6 +154,8 @@ def candidate_folders(name: str) -> list[Path]:
         folders.append(Path(os.environ["FCNN_DATA_DIR"]).expanduser() / name)
     if (_REPO_ROOT / "pyproject.toml").is_file():  # running from a checkout
         folders.append(_REPO_ROOT / "data" / name)
+        # A team's one shared copy of the datasets, kept beside their clones.
+        folders.append(_REPO_ROOT.parent / "shared" / "data" / name)
     folders.append(cache_dir() / name)
     folders.extend(Path(folder) for folder in IDX_SOURCES[name].system_dirs)
     return folders
