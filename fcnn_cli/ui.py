@@ -201,7 +201,7 @@ def show_image(name: str, pixels: np.ndarray) -> None:
         lines.append("".join(f"[rgb({t},{t},{t}) on rgb({b},{b},{b})]▀[/]"
                              for t, b in zip(top, bottom)))
     _out.print(f"{name} — what the network sees ({pixels.shape[0]}×{pixels.shape[1]}):",
-               markup=False)
+               markup=False, soft_wrap=True)
     for line in lines:
         _out.print(line)
 

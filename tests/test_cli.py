@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,76 @@ def test_config_schema_prints_json_schema() -> None:
     result = runner.invoke(app, ["config-schema"])
     assert result.exit_code == 0
     assert json.loads(result.output)["title"] == "Config"
+
+
+def test_the_same_config_and_seed_give_bit_identical_models(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        runner.invoke(app, ["train", str(ROOT / "configs" / "digits.yaml"), "--quiet",
+                            "--set", "training.epochs=3", "--set", "model.layers[0].dropout=0.2",
+                            "--out", str(tmp_path / f"{name}.h5")])
+    a, b = load_model(tmp_path / "a.h5").network, load_model(tmp_path / "b.h5").network
+    assert all(np.array_equal(p, q) for p, q in zip(a.params(), b.params()))
+
+
+def test_unwise_choices_are_warned_about_before_training(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(ROOT / "configs" / "digits.yaml"), "--quiet",
+                                 "--set", "cost=cross-entropy", "--set", "training.epochs=1",
+                                 "--out", str(tmp_path / "m.h5")])
+    assert result.exit_code == 0, result.output
+    assert "warning: softmax with the binary cross-entropy cost" in result.output
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--debug", "train", str(tmp_path / "none.yaml")])
+    assert result.exit_code != 0
+    assert "config file not found" in str(result.exception)
+
+
+def test_a_missing_data_path_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: no/such/file.npz}\nmodel: {layers: [{units: 2, activation: softmax}]}\n")
+    result = runner.invoke(app, ["train", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 2, result.output
+    assert "no/such/file.npz" in result.output and "Traceback" not in result.output
+
+
+def test_numeric_targets_train_a_regression_with_the_quadratic_cost(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (400, 3)).astype(np.float32)
+    y = (x @ np.array([[0.5], [-1.0], [2.0]], dtype=np.float32) + 0.25).astype(np.float32)
+    np.savez(tmp_path / "line.npz", x=x, y=y)
+    (tmp_path / "c.yaml").write_text(
+        f"data: {{path: {tmp_path / 'line.npz'}, test_fraction: 0.2, normalize: none}}\n"
+        "model: {layers: [{units: 1, activation: linear}]}\ncost: quadratic\n"
+        "training: {epochs: 40, batch_size: 16, optimizer: {name: sgd, lr: 0.1}}\n")
+    result = runner.invoke(app, ["train", str(tmp_path / "c.yaml"), "--quiet",
+                                 "--out", str(tmp_path / "m.h5")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(load_model(tmp_path / "m.h5").network.w[0],
+                               [[0.5, -1.0, 2.0]], atol=1e-3)
+
+
+def test_predict_show_draws_the_prepared_image(digits_model: Path) -> None:
+    image = ROOT / "examples" / "images" / "user-7-dark-on-white.png"
+    result = runner.invoke(app, ["predict", str(digits_model), str(image), "--show"])
+    assert result.exit_code == 0, result.output
+    assert "what the network sees (8×8)" in result.output
+    assert result.output.count("▀") == 8 * 4  # two pixel rows per character
+
+
+def test_the_live_display_draws_bars_and_epoch_rows(tmp_path: Path, monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from fcnn_cli import ui
+    from fcnn_cli.config import load_config
+    from fcnn_cli.training import Trainer
+
+    screen = io.StringIO()
+    monkeypatch.setattr(ui, "_out", Console(file=screen, force_terminal=True, width=100))
+    config = load_config(ROOT / "configs" / "digits.yaml", ["training.epochs=2"])
+    Trainer(config, "", tmp_path / "m.h5", ui.make_reporter(quiet=False)).run()
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert "samples/s" in shown and "epochs" in shown and "batches" in shown
+    assert "   1/2 " in shown and "   2/2 " in shown

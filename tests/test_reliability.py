@@ -155,3 +155,15 @@ def test_divergence_stops_with_exit_1_and_keeps_the_last_good_weights(tmp_path: 
     network = load_checkpoint(tmp_path / "m.ckpt.h5").model.network
     assert all(np.isfinite(p).all() for p in network.params())
     assert not (tmp_path / "m.h5").exists()
+
+
+def test_a_second_ctrl_c_aborts_at_once_and_the_last_checkpoint_stays_intact(tmp_path) -> None:
+    process = start_training(tmp_path)
+    wait_for(tmp_path / "m.ckpt.h5")
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    load_checkpoint(tmp_path / "m.ckpt.h5")
+    assert not list(tmp_path.glob(".*.tmp"))  # no half-written temporary file left behind
