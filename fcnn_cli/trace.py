@@ -21,7 +21,7 @@ import numpy as np
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.nn import ACTIVATIONS, COSTS, Network, make_activation, make_cost
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
-from fcnn_cli.nn.gradcheck import gradient_check, max_relative_error
+from fcnn_cli.nn.gradcheck import central_difference, gradient_check, max_relative_error
 
 Array = np.ndarray
 
@@ -539,15 +539,7 @@ def _sampled_check(net: Network, x: Array, y: Array, per_array: int = 10,
         largest = np.argsort(-np.abs(g.reshape(-1)))[:per_array]
         randoms = rng.choice(flat.size, size=min(per_array, flat.size), replace=False)
         chosen = np.unique(np.concatenate([largest, randoms]))
-        numeric = np.empty(chosen.size)
-        for k, i in enumerate(chosen):
-            saved = flat[i]
-            flat[i] = saved + eps
-            plus = net.cost_value(x, y)
-            flat[i] = saved - eps
-            minus = net.cost_value(x, y)
-            flat[i] = saved
-            numeric[k] = (plus - minus) / (2 * eps)
+        numeric = np.array([central_difference(net, x, y, flat, int(i), eps) for i in chosen])
         worst = max(worst, max_relative_error([g.reshape(-1)[chosen]], [numeric]))
         count += chosen.size
     total = sum(p.size for p in net.params())

@@ -9,19 +9,25 @@ from .network import Network
 Array = np.ndarray
 
 
+def central_difference(net: Network, x: Array, y: Array, p: Array, i: tuple[int, ...] | int,
+                       eps: float = 1e-5) -> float:
+    """(C(p + ε) − C(p − ε)) / 2ε for the one entry p[i], which is restored afterwards."""
+    saved = p[i]
+    p[i] = saved + eps
+    plus = net.cost_value(x, y)
+    p[i] = saved - eps
+    minus = net.cost_value(x, y)
+    p[i] = saved
+    return (plus - minus) / (2 * eps)
+
+
 def numerical_gradients(net: Network, x: Array, y: Array, eps: float = 1e-5) -> list[Array]:
-    """(C(p + ε) − C(p − ε)) / 2ε for every entry of every parameter, in `params()` order."""
+    """The central difference of every entry of every parameter, in `params()` order."""
     grads = []
     for p in net.params():
         g = np.zeros_like(p)
         for i in np.ndindex(p.shape):
-            saved = p[i]
-            p[i] = saved + eps
-            plus = net.cost_value(x, y)
-            p[i] = saved - eps
-            minus = net.cost_value(x, y)
-            p[i] = saved
-            g[i] = (plus - minus) / (2 * eps)
+            g[i] = central_difference(net, x, y, p, i, eps)
         grads.append(g)
     return grads
 
