@@ -210,6 +210,7 @@ def forward_trace(
         import json
 
         from fcnn_cli import trace, ui
+        from fcnn_cli.trace_markdown import example_markdown, trace_markdown
 
         if output not in ("table", "json", "markdown"):
             raise FcnnError(f"--format {output!r} is not one of table, json, markdown")
@@ -236,13 +237,13 @@ def forward_trace(
             if output == "json":
                 print(json.dumps(trace.trace_json(shown)))
             elif output == "markdown":
-                print(trace.trace_markdown(shown))
+                print(trace_markdown(shown))
             else:
                 ui.print_trace(shown)
         elif output == "json":
             print(json.dumps(trace.example_json(shown)))
         elif output == "markdown":
-            print(trace.example_markdown(shown))
+            print(example_markdown(shown))
         else:
             ui.print_trace_example(shown)
 
