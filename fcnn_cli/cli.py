@@ -58,7 +58,7 @@ def _run(job: Callable[[], Any]) -> Any:
             raise
         print("interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
-    except (BrokenPipeError, typer.Exit):
+    except (BrokenPipeError, typer.Exit):  # click ends quietly on a closed pipe
         raise
     except Exception as error:  # a bug, not bad input: still one line unless --debug
         if _debug:
@@ -88,15 +88,16 @@ def train(
 
         from fcnn_cli import ui
         from fcnn_cli.config import config_warnings, load_config
-        from fcnn_cli.training import Interrupted, Trainer
+        from fcnn_cli.training import Interrupted, Trainer, prepare_files
 
         cfg = load_config(config, overrides)
         for message in config_warnings(cfg):
             ui.warn(message)
         output = out or Path(cfg.output)
+        prepare_files(output, log, fresh_log=resume is None)
+        if cfg.data.path is not None:  # so eval finds the data from any folder later
+            cfg.data.path = str(Path(cfg.data.path).resolve())
         text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
-        if log is not None:
-            log.write_text("")
         trainer = Trainer(cfg, text, output, ui.make_reporter(quiet), log)
         try:
             outcome = trainer.run(resume)
@@ -105,6 +106,8 @@ def train(
             command += ["--out", str(out)] if out else []
             for item in overrides or []:
                 command += ["--set", item]
+            command += ["--log", str(log)] if log else []
+            command += ["--quiet"] if quiet else []
             command += ["--resume", str(stopped.checkpoint)]
             import shlex
 
@@ -251,11 +254,4 @@ def forward_trace(
 
 
 def main() -> None:
-    try:
-        app()
-    except BrokenPipeError:
-        # The reader went away (`fcnn ... | head`): stop quietly, as Unix tools do.
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    app()

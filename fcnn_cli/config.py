@@ -6,7 +6,6 @@ One schema serves validation, the error messages, the documented defaults and
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fcnn_cli.errors import FcnnError
+from fcnn_cli.errors import FcnnError, did_you_mean
 
 Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky-relu", "prelu", "swish", "softmax"]
 CostName = Literal["quadratic", "cross-entropy", "log-likelihood"]
@@ -193,17 +192,18 @@ def describe(error: ValidationError) -> str:
     value = first.get("input")
     if kind == "literal_error":
         allowed = re.findall(r"'([^']*)'", first["ctx"]["expected"])
-        message = f"{value!r} is not one of {', '.join(allowed)}{_did_you_mean(value, allowed)}"
+        message = f"{value!r} is not one of {', '.join(allowed)}{did_you_mean(value, allowed)}"
     elif kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
-        message = (f"unknown key{_did_you_mean(str(loc[-1]), allowed)}; "
+        message = (f"unknown key{did_you_mean(str(loc[-1]), allowed)}; "
                    f"allowed here: {', '.join(allowed)}")
     elif kind == "missing":
         message = "is required"
     elif kind == "value_error":
         message = str(first["msg"]).removeprefix("Value error, ")
     else:
-        message = f"{first['msg'].lower()}, got {value!r}"
+        message = first["msg"].lower()
+        message += "" if "got" in message else f", got {value!r}"
     more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" \
         if len(problems) > 1 else ""
     return f"{where}: {message}{more}" if where else f"{message}{more}"
@@ -216,9 +216,6 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def _did_you_mean(value: Any, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class FcnnError(Exception):
     """A problem the user can fix: `message` says what, where and how; exit 2 by default."""
@@ -10,3 +13,9 @@ class FcnnError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" for the closest choice, or "" when none is close."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""

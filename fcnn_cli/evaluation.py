@@ -35,29 +35,30 @@ def evaluate_model(path: Path, data: str | None, split: str) -> tuple[Report, st
     model = load_model(path)
     if model.class_names is None:
         raise FcnnError(f"{path} is a regression model; eval reports classification metrics")
-    cfg = model_config(model, path).data
+    config = model_config(model, path)
+    cfg = config.data
     name, where = cfg.dataset, cfg.path
     if data is not None:
         name, where = (data, None) if data in DATASETS else (None, data)
     dataset = load_dataset(name, where, cfg.label_column)
     # Raw units ("none"): the model applies its own stored normalisation.
-    splits = make_splits(dataset, cfg.val_fraction, cfg.test_fraction, _seed(model, path), "none")
+    splits = make_splits(dataset, cfg.val_fraction, cfg.test_fraction, config.seed, "none")
     x, labels = {"test": (splits.x_test, splits.y_test), "val": (splits.x_val, splits.y_val),
                  "train": (splits.x_train, splits.y_train)}[split]
-    if len(x) == 0:
-        raise FcnnError(f"the {split} split of {name or where} is empty; choose another --split "
-                        "or set data.test_fraction / data.val_fraction when training")
+    width = int(np.prod(model.input_shape))
+    if splits.x_train.shape[1] != width:
+        raise FcnnError(f"{name or where} has {splits.x_train.shape[1]} inputs per example but "
+                        f"the model takes {width} (input shape {tuple(model.input_shape)})")
     if splits.class_names is not None and len(splits.class_names) != len(model.class_names):
         raise FcnnError(f"{name or where} has {len(splits.class_names)} classes but the model "
                         f"knows {len(model.class_names)}")
+    if len(x) == 0:
+        raise FcnnError(f"the {split} split of {name or where} is empty; choose another --split "
+                        "or set data.test_fraction / data.val_fraction when training")
     a = _predict_in_chunks(model, x)
     loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
     title = f"{path} on {name or where} ({split}, n = {len(x):,})"
     return classification_report(a, labels, loss, model.class_names), title
-
-
-def _seed(model: Model, path: Path) -> int:
-    return model_config(model, path).seed
 
 
 def _predict_in_chunks(model: Model, x: np.ndarray, chunk: int = 8192) -> np.ndarray:

@@ -56,6 +56,8 @@ def read_image(path: Path, model: Model) -> NamedInput:
 
 def read_batch(path: Path, rows: np.ndarray, model: Model) -> list[NamedInput]:
     width = int(np.prod(model.input_shape))
+    if rows.ndim == 0 or rows.size == 0:
+        raise FcnnError(f"{path} holds no inputs (shape {rows.shape}); give one input per row")
     if rows.ndim == 1 or rows.shape == tuple(model.input_shape):
         rows = rows.reshape(1, -1)
     rows = rows.reshape(len(rows), -1) if rows.ndim > 2 else rows

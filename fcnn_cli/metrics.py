@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from fcnn_cli.nn.epoch import predicted_classes
+
 Array = np.ndarray
 
 
@@ -17,10 +19,6 @@ def one_hot(labels: Array, classes: int, dtype: np.dtype | type = np.float32) ->
     out = np.zeros((len(labels), classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
     return out
-
-
-def predicted_classes(a: Array) -> Array:
-    return (a[:, 0] > 0.5).astype(np.int64) if a.shape[1] == 1 else a.argmax(axis=1)
 
 
 @dataclass

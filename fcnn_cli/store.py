@@ -58,12 +58,13 @@ class Checkpoint:
 
 
 def save_model(path: str | Path, model: Model) -> None:
-    _atomic_write(Path(path), lambda f: _write_model(f, model))
+    _atomic_write(Path(path), lambda f: _write_model(f, model, np.dtype(np.float32)))
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
     def write(f: h5py.File) -> None:
-        _write_model(f, checkpoint.model)
+        # A checkpoint keeps the training dtype, so a float64 run resumes bit-identically.
+        _write_model(f, checkpoint.model, checkpoint.model.network.dtype)
         opt = f.create_group("optimizer")
         for key, value in checkpoint.optimizer_state.items():
             opt.create_dataset(key, data=value)
@@ -99,7 +100,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(model, optimizer_state, state, arrays)
 
 
-def _write_model(f: h5py.File, model: Model) -> None:
+def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
     net = model.network
     f.attrs.update({
         "format": FORMAT, "format_version": FORMAT_VERSION, "fcnn_version": __version__,
@@ -109,11 +110,11 @@ def _write_model(f: h5py.File, model: Model) -> None:
     layers = f.create_group("layers")
     for l, (w, b, act) in enumerate(zip(net.w, net.b, net.activations), start=1):
         group = layers.create_group(str(l))
-        dw = group.create_dataset("w", data=w.astype(np.float32, copy=False))
-        group.create_dataset("b", data=b.astype(np.float32, copy=False))
+        dw = group.create_dataset("w", data=w.astype(dtype, copy=False))
+        group.create_dataset("b", data=b.astype(dtype, copy=False))
         dw.attrs["activation"] = act.name
         if isinstance(act, PReLU):
-            dw.attrs["alpha"] = act.alpha.astype(np.float32)
+            dw.attrs["alpha"] = act.alpha.astype(dtype)
         if isinstance(act, LeakyReLU):
             dw.attrs["slope"] = act.slope
     pre = f.create_group("preprocess")
@@ -134,7 +135,10 @@ def _read_model(f: h5py.File, path: Path) -> Model:
     if f.attrs.get("format") != FORMAT:
         raise FcnnError(f"{path} is an HDF5 file but not an fcnn model (no format='{FORMAT}' "
                         "attribute); give a file written by `fcnn train`")
-    version = int(f.attrs.get("format_version", 0))
+    if "format_version" not in f.attrs:
+        raise FcnnError(f"{path} has no format_version attribute; it was not written by "
+                        "`fcnn train`, or it is damaged")
+    version = int(f.attrs["format_version"])
     if version > FORMAT_VERSION:
         raise FcnnError(f"{path} has format_version {version}, newer than this fcnn reads "
                         f"({FORMAT_VERSION}); upgrade fcnn")
@@ -143,11 +147,13 @@ def _read_model(f: h5py.File, path: Path) -> Model:
         pre = f["preprocess"]
         normalizer = Normalizer(str(pre.attrs["normalize"]), pre["mean"][()], pre["std"][()])
         names = pre.attrs.get("class_names")
+        input_shape = tuple(int(n) for n in pre.attrs["input_shape"])
+        _check_preprocess(network, normalizer, input_shape, names)
         history = {key: value[()] for key, value in f["history"].items()} \
             if "history" in f else {}
         return Model(
             network=network, normalizer=normalizer,
-            input_shape=tuple(int(n) for n in pre.attrs["input_shape"]),
+            input_shape=input_shape,
             class_names=None if names is None else [_text(n) for n in names],
             pixel_max=float(pre.attrs["pixel_max"]) if "pixel_max" in pre.attrs else None,
             config_text=_text(f.attrs.get("config", "")), history=history,
@@ -155,6 +161,18 @@ def _read_model(f: h5py.File, path: Path) -> Model:
         )
     except (KeyError, OSError, ValueError, TypeError) as error:
         raise FcnnError(f"{path} is not a complete fcnn model ({error}); retrain it") from None
+
+
+def _check_preprocess(net: Network, normalizer: Normalizer, input_shape: tuple[int, ...],
+                      names: Any) -> None:
+    inputs, outputs = net.sizes[0], net.sizes[-1]
+    if int(np.prod(input_shape)) != inputs:
+        raise ValueError(f"input_shape {input_shape} does not fit the {inputs} inputs of layer 1")
+    for name, array in (("mean", normalizer.mean), ("std", normalizer.std)):
+        if np.size(array) not in (1, inputs):
+            raise ValueError(f"preprocess/{name} has {np.size(array)} values for {inputs} inputs")
+    if names is not None and len(names) != outputs and not (len(names) == 2 and outputs == 1):
+        raise ValueError(f"{len(names)} class_names for {outputs} output units")
 
 
 def _read_network(f: h5py.File, cost: str) -> Network:

@@ -44,6 +44,9 @@ def blas_threads(n: int | None) -> Iterator[str | None]:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        if n is None:  # nothing was asked for: BLAS's own default is all cores anyway
+            yield None
+            return
         yield (f"cannot limit BLAS to {threads} thread(s): threadpoolctl is not installed; "
                f"pip install threadpoolctl, or set OPENBLAS_NUM_THREADS={threads} "
                "before starting fcnn")

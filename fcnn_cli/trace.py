@@ -9,7 +9,6 @@ check, all in float64.  Three built-in examples are not networks (`kind: softmax
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fcnn_cli.errors import FcnnError
+from fcnn_cli.errors import FcnnError, did_you_mean
 from fcnn_cli.nn import ACTIVATIONS, COSTS, Network, make_activation, make_cost
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
 from fcnn_cli.nn.gradcheck import central_difference, gradient_check, max_relative_error
@@ -237,6 +236,16 @@ class TraceResult:
 
 # --- loading ---------------------------------------------------------------------------
 
+def gradient_check_warning(result: TraceResult, tolerance: float = 1e-4) -> str | None:
+    """What a failed gradient check most likely means, or None when it passed."""
+    if result.max_rel_error <= tolerance:
+        return None
+    return (f"backprop and finite differences disagree (relative error "
+            f"{result.max_rel_error:.2e} > {tolerance:g}): outputs saturated at 0 or 1 make "
+            "the cost flat or clipped there, so the numerical gradient is not trustworthy; "
+            "try smaller weights or inputs")
+
+
 def _examples_dir() -> Any:
     return resources.files("fcnn_cli").joinpath("examples")
 
@@ -272,7 +281,7 @@ def load(name_or_path: str) -> Example:
         return parse_document(_parse_yaml(text, str(path)), str(path))
     names = example_names()
     if name_or_path not in names:
-        raise FcnnError(f"unknown example {name_or_path!r}{_did_you_mean(name_or_path, names)}; "
+        raise FcnnError(f"unknown example {name_or_path!r}{did_you_mean(name_or_path, names)}; "
                         "run `fcnn forward-trace --list` to see the examples, or give a "
                         "path to a .yaml trace file")
     text = _examples_dir().joinpath(f"{name_or_path}.yaml").read_text("utf-8")
@@ -293,9 +302,6 @@ def _parse_yaml(text: str, source: str) -> Any:
                         "check the indentation and brackets there") from None
 
 
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _check_keys(data: dict, required: tuple[str, ...], optional: tuple[str, ...],
@@ -303,7 +309,7 @@ def _check_keys(data: dict, required: tuple[str, ...], optional: tuple[str, ...]
     allowed = (*required, *optional)
     for key in data:
         if key not in allowed:
-            raise FcnnError(f"{where}: unknown key {key!r}{_did_you_mean(str(key), allowed)}; "
+            raise FcnnError(f"{where}: unknown key {key!r}{did_you_mean(str(key), allowed)}; "
                             f"allowed keys: {', '.join(allowed)}")
     for key in required:
         if key not in data:
@@ -319,7 +325,7 @@ def parse_document(data: Any, source: str) -> Example:
     if kind is None:
         return parse_trace(data, source)
     if kind not in _KIND_KEYS:
-        hint = _did_you_mean(str(kind), list(_KIND_KEYS))
+        hint = did_you_mean(str(kind), list(_KIND_KEYS))
         raise FcnnError(f"{source}: unknown kind {kind!r}{hint}; "
                         f"expected one of {', '.join(_KIND_KEYS)} (or no kind for a network)")
     required, optional = _KIND_KEYS[kind]
@@ -413,7 +419,7 @@ def architecture_of(shapes: list[tuple[int, int]], source: str) -> list[int]:
 
 def _name(value: Any, names: tuple[str, ...], what: str, where: str) -> str:
     if value not in names:
-        hint = _did_you_mean(str(value), names)
+        hint = did_you_mean(str(value), names)
         raise FcnnError(f"{where}: unknown {what} {_short(value)}{hint}; "
                         f"expected one of {', '.join(names)}")
     return value
@@ -741,7 +747,7 @@ def _class_index(target: str, names: list[str]) -> int:
     if target.isdigit() and int(target) < len(names):
         return int(target)
     raise FcnnError(f"--target {target!r} is not one of the model's classes "
-                    f"({', '.join(names)}){_did_you_mean(target, names)}")
+                    f"({', '.join(names)}){did_you_mean(target, names)}")
 
 
 def _configured_lr(config_text: str) -> float:

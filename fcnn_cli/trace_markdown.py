@@ -20,6 +20,7 @@ from fcnn_cli.trace import (
     fmt_shape,
     gate_rows,
     gate_sensitivity,
+    gradient_check_warning,
     plural,
     wide_layer_view,
 )
@@ -134,6 +135,9 @@ def trace_markdown(result: TraceResult) -> str:
         lines += ["## The same network under each cost", ""] + _md_table(header, rows)
     lines += [f"Gradient check: backprop against central finite differences on "
               f"{result.checked}: largest relative error {result.max_rel_error:.2e}.", ""]
+    problem = gradient_check_warning(result)
+    if problem:
+        lines += [f"**Warning:** {problem}.", ""]
     if result.notes:
         lines += [result.notes, ""]
     return "\n".join(lines)

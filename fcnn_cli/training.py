@@ -7,8 +7,10 @@ SIGTERM finish the current mini-batch, write a checkpoint and raise `Interrupted
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -23,8 +25,9 @@ from fcnn_cli.data.sources import load_dataset
 from fcnn_cli.data.split import Splits, make_splits
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.metrics import one_hot
-from fcnn_cli.nn import Network, Optimizer, make_optimizer, scheduled_lr
+from fcnn_cli.nn import Network, make_optimizer, scheduled_lr
 from fcnn_cli.nn.epoch import DivergenceError, EpochStats, count_correct
+from fcnn_cli.nn.fast import EpochRunner
 from fcnn_cli.store import Checkpoint, Model, load_checkpoint, save_checkpoint, save_model
 
 HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
@@ -69,6 +72,44 @@ class Outcome:
     best_epoch: int
     stopped_early: bool
     warnings: list[str] = field(default_factory=list)
+
+
+def prepare_files(output: Path, log: Path | None, fresh_log: bool) -> None:
+    """Fail before training, not after it, when the model or log cannot be written."""
+    if output.is_dir():
+        raise FcnnError(f"--out {output} is a folder; give a file name such as "
+                        f"{output / 'model.h5'}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FcnnError(f"cannot create the folder for {output}: {error.strerror}") from None
+    if not os.access(output.parent, os.W_OK):
+        raise FcnnError(f"cannot write into {output.parent}; choose another --out")
+    if log is not None:
+        try:
+            with log.open("w" if fresh_log else "a"):
+                pass
+        except OSError as error:
+            raise FcnnError(f"cannot write the log {log}: {error.strerror}") from None
+
+
+def changed_settings(before: str, after: str) -> list[str]:
+    """The config keys whose values differ between two resolved configs (YAML texts),
+    leaving out those that may change freely on resume (epochs, output)."""
+    import yaml
+
+    def flat(node: Any, prefix: str = "") -> dict[str, Any]:
+        if isinstance(node, dict):
+            return {k: v for key, value in node.items()
+                    for k, v in flat(value, f"{prefix}{key}.").items()}
+        return {prefix.rstrip("."): node}
+
+    if not before or not after:
+        return []
+    old, new = flat(yaml.safe_load(before)), flat(yaml.safe_load(after))
+    free = {"training.epochs", "output"}
+    return [f"{key}: {old.get(key)!r} → {new.get(key)!r}" for key in sorted(old.keys() | new.keys())
+            if key not in free and old.get(key) != new.get(key)]
 
 
 def checkpoint_path(output: Path) -> Path:
@@ -131,6 +172,7 @@ class LoopState:
     best_score: float | None = None
     best_epoch: int = 0
     stale_epochs: int = 0
+    epoch_seconds: float = 0.0      # time already spent on `epoch` before an interruption
 
 
 class _StopSignals:
@@ -199,7 +241,8 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 stopped_early = self._loop(x, y, state, stop)
         self.reporter.finish()
-        return self._finish(state, stopped_early)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._finish(state, stopped_early)
 
     def _loop(self, x: np.ndarray, y: np.ndarray, state: LoopState, stop: _StopSignals) -> bool:
         cfg = self.config.training
@@ -209,7 +252,7 @@ class Trainer:
             shuffle_rng.bit_generator.state = state.shuffle_state
         if state.dropout_state is not None:
             dropout_rng.bit_generator.state = state.dropout_state
-        runner = _epoch_runner(self.net, self.optimizer, cfg.batch_size)
+        runner = EpochRunner(self.net, self.optimizer, cfg.batch_size).run
         n_batches = -(-len(x) // cfg.batch_size)
         for epoch in range(state.epoch, cfg.epochs):
             sched = cfg.lr_schedule
@@ -219,6 +262,7 @@ class Trainer:
             perm = shuffle_rng.permutation(len(x))
             snapshot = self._snapshot()
             stats = EpochStats(**state.stats) if state.batch else EpochStats()
+            earlier_seconds, earlier_seen = state.epoch_seconds, stats.seen
             self.reporter.epoch_start(epoch + 1, cfg.epochs, n_batches, len(x))
             started = time.perf_counter()
 
@@ -234,9 +278,11 @@ class Trainer:
             state.dropout_state = dropout_rng.bit_generator.state
             if stats.batches < n_batches:  # stopped by a signal mid-epoch
                 state.batch, state.stats = stats.batches, vars(stats).copy()
+                state.epoch_seconds = earlier_seconds + seconds
                 self._interrupted(stop.signal or signal.SIGINT, state)
-            state.batch, state.stats = 0, {}
-            done = self._end_epoch(epoch, stats, seconds, state)
+            state.batch, state.stats, state.epoch_seconds = 0, {}, 0.0
+            rate = (stats.seen - earlier_seen) / max(seconds, 1e-9)
+            done = self._end_epoch(epoch, stats, earlier_seconds + seconds, rate, state)
             state.epoch, state.shuffle_state = epoch + 1, shuffle_rng.bit_generator.state
             if cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0:
                 self._save_checkpoint(state)
@@ -246,8 +292,8 @@ class Trainer:
                 return True
         return False
 
-    def _end_epoch(self, epoch: int, stats: EpochStats, seconds: float, state: LoopState
-                   ) -> bool:
+    def _end_epoch(self, epoch: int, stats: EpochStats, seconds: float, rate: float,
+                   state: LoopState) -> bool:
         """Record the epoch; return True when early stopping says stop."""
         val_loss, val_acc = evaluate(self.net, self.splits.x_val, self.y_val)
         train_acc = stats.accuracy if self.classify else math.nan
@@ -257,8 +303,7 @@ class Trainer:
             state.history[key].append(float(value))
         improved = self._track_best(epoch, val_loss, val_acc, state)
         row = EpochRow(epoch + 1, self.config.training.epochs, stats.cost, train_acc, val_loss,
-                       val_acc, self.optimizer.lr, seconds, stats.seen / max(seconds, 1e-9),
-                       improved)
+                       val_acc, self.optimizer.lr, seconds, rate, improved)
         self.reporter.epoch_end(row)
         if self.log_file is not None:
             with self.log_file.open("a") as log:
@@ -316,7 +361,7 @@ class Trainer:
         arrays = {f"best/{i}": p for i, p in enumerate(getattr(self, "best", []))}
         try:
             save_checkpoint(self.checkpoint, Checkpoint(
-                self._model(state), opt_state, _state_json(state), arrays))
+                self._model(state), opt_state, dataclasses.asdict(state), arrays))
         finally:
             for p, value in zip(self.net.params(), current):
                 p[...] = value
@@ -328,6 +373,11 @@ class Trainer:
                 [a.name for a in theirs.activations] != [a.name for a in self.net.activations]:
             raise FcnnError(f"{path} holds a {theirs.sizes} network but the config builds "
                             f"{self.net.sizes}; resume with the config it was trained with")
+        changed = changed_settings(ckpt.model.config_text, self.config_text)
+        if changed:
+            self.reporter.warn(f"resuming with settings that differ from the checkpoint's "
+                               f"({', '.join(changed)}); the result will not match an "
+                               "uninterrupted run")
         for p, saved in zip(self.net.params(), theirs.params()):
             p[...] = saved
         self.optimizer.load_state(ckpt.optimizer_state)
@@ -337,9 +387,7 @@ class Trainer:
             self.best = best
         raw = ckpt.state
         history = {k: list(map(float, raw["history"].get(k, []))) for k in HISTORY_KEYS}
-        return LoopState(raw["epoch"], raw["batch"], raw["shuffle_state"], raw["dropout_state"],
-                         raw["stats"], history, raw["best_score"], raw["best_epoch"],
-                         raw["stale_epochs"])
+        return LoopState(**{**raw, "history": history})
 
     def _diverged(self, epoch: int, batch: int, snapshot: Any, state: LoopState) -> None:
         state.batch, state.stats = 0, {}
@@ -360,21 +408,3 @@ class Trainer:
             else f"the end of epoch {state.epoch}"
         raise Interrupted(f"{name}: stopped at {where}; checkpoint saved to {self.checkpoint}",
                           128 + int(signum), self.checkpoint)
-
-
-def _state_json(state: LoopState) -> dict[str, Any]:
-    return {"epoch": state.epoch, "batch": state.batch, "shuffle_state": state.shuffle_state,
-            "dropout_state": state.dropout_state, "stats": state.stats, "history": state.history,
-            "best_score": state.best_score, "best_epoch": state.best_epoch,
-            "stale_epochs": state.stale_epochs}
-
-
-def _epoch_runner(net: Network, optimizer: Optimizer, batch_size: int) -> Any:
-    try:
-        from fcnn_cli.nn.fast import EpochRunner
-    except ImportError:
-        from fcnn_cli.nn.epoch import run_epoch
-
-        return lambda x, y, perm, start, stats, rng, cb: run_epoch(
-            net, optimizer, x, y, perm, batch_size, start, stats, rng, cb)
-    return EpochRunner(net, optimizer, batch_size).run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from fcnn_cli.metrics import Report
@@ -23,13 +25,10 @@ def warn(message: str) -> None:
     _err.print(f"warning: {message}", markup=False, soft_wrap=True)
 
 
-def note(message: str) -> None:
-    _out.print(message, markup=False, soft_wrap=True)
-
-
 def _num(value: float, digits: int = 4) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:.{digits}f}"
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:.{digits}f}" if abs(value) < 10**5 else f"{value:.{digits}g}"
 
 
 def _pct(value: float) -> str:
@@ -63,12 +62,19 @@ class PlainReporter:
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout
 
+    def say(self, line: str) -> None:
+        try:
+            print(line, file=self.stream, flush=True)
+        except BrokenPipeError:
+            # The reader went away (`fcnn train ... | head`): keep training, stop printing.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
     def warn(self, message: str) -> None:
         warn(message)
 
     def start(self, summary: dict[str, Any]) -> None:
-        print(_start_line(summary), file=self.stream)
-        print(EPOCH_HEADER, file=self.stream, flush=True)
+        self.say(_start_line(summary))
+        self.say(EPOCH_HEADER)
 
     def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None:
         pass
@@ -77,7 +83,7 @@ class PlainReporter:
         pass
 
     def epoch_end(self, row: EpochRow) -> None:
-        print(epoch_line(row), file=self.stream, flush=True)
+        self.say(epoch_line(row))
 
     def finish(self) -> None:
         pass
@@ -150,7 +156,7 @@ def training_summary(outcome: Outcome) -> None:
     epochs = len(h.get("train_loss", []))
     total = float(np.sum(h["seconds"])) if epochs else 0.0
     why = "early stopping" if outcome.stopped_early else "all epochs"
-    _out.print(f"trained {epochs} epochs in {total:.1f} s ({why}); "
+    _out.print(f"trained {epochs} epoch{'s' * (epochs != 1)} in {total:.1f} s ({why}); "
                f"best validation at epoch {outcome.best_epoch or '—'}", markup=False)
     if outcome.test is not None:
         _out.print(f"test: loss {_num(outcome.test['loss'])}, accuracy "
@@ -159,22 +165,22 @@ def training_summary(outcome: Outcome) -> None:
 
 
 def eval_report(report: Report, title: str) -> None:
-    _out.print(f"{title}: accuracy {_pct(report.accuracy)}, loss {_num(report.loss)}, "
-               f"n = {report.n:,}", markup=False)
+    _out.print(f"{title}: accuracy {_pct(report.accuracy)}, loss {_num(report.loss)}",
+               markup=False)
     per_class = Table(title="per class", title_justify="left")
     for column in ("class", "precision", "recall", "F1", "support"):
         per_class.add_column(column, justify="left" if column == "class" else "right")
     for name, m in report.per_class().items():
-        per_class.add_row(name, _num(m["precision"], 3), _num(m["recall"], 3), _num(m["f1"], 3),
-                          f"{m['support']:,}")
+        per_class.add_row(Text(name), _num(m["precision"], 3), _num(m["recall"], 3),
+                          _num(m["f1"], 3), f"{m['support']:,}")
     _out.print(per_class)
     confusion = Table(title="confusion matrix (rows: true class, columns: predicted)",
                       title_justify="left")
     confusion.add_column("true \\ pred")
     for name in report.class_names:
-        confusion.add_column(name, justify="right")
+        confusion.add_column(Text(name), justify="right")
     for i, name in enumerate(report.class_names):
-        confusion.add_row(name, *(f"[bold]{v}[/bold]" if i == j else (str(v) if v else "·")
+        confusion.add_row(Text(name), *(f"[bold]{v}[/bold]" if i == j else (str(v) if v else "·")
                                   for j, v in enumerate(report.confusion[i])))
     _out.print(confusion)
 
@@ -186,7 +192,7 @@ def prediction_table(rows: list[tuple[str, list[tuple[str, float]], bool]]) -> N
     table.add_column("top classes (probability)")
     for name, top, empty in rows:
         label = top[0][0] + (" (image looked empty)" if empty else "")
-        table.add_row(name, label, "  ".join(f"{c} {p:.3f}" for c, p in top))
+        table.add_row(Text(name), Text(label), Text("  ".join(f"{c} {p:.3f}" for c, p in top)))
     _out.print(table)
 
 
@@ -331,7 +337,7 @@ def print_trace(result: TraceResult) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    from fcnn_cli.trace import WIDE, comparison_rows, fmt, plural, sup
+    from fcnn_cli.trace import WIDE, comparison_rows, fmt, gradient_check_warning, plural, sup
 
     arch = "-".join(map(str, result.architecture))
     _out.rule(Text(f"Forward trace: {arch} network · {result.cost_name} cost · "
@@ -360,6 +366,9 @@ def print_trace(result: TraceResult) -> None:
         _say(_trace_table("the same network under each cost", header, rows))
     _say(f"gradient check: backprop vs central finite differences on {result.checked}: "
          f"largest relative error {result.max_rel_error:.2e}")
+    problem = gradient_check_warning(result)
+    if problem:
+        warn(problem)
     if result.notes:
         _say("")
         _say(result.notes)

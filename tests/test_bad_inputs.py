@@ -75,5 +75,43 @@ def test_eval_refuses_an_unknown_split(digits_model: Path, split: str) -> None:
     fails_with(["eval", str(digits_model), "--split", split], "is not one of test, val, train")
 
 
-def test_eval_refuses_a_dataset_with_other_classes(digits_model: Path) -> None:
-    fails_with(["eval", str(digits_model), "--data", "xor"], "has 2 classes but the model knows 10")
+def test_eval_refuses_a_dataset_of_another_width(digits_model: Path) -> None:
+    fails_with(["eval", str(digits_model), "--data", "xor"],
+               "xor has 2 inputs per example but the model takes 64")
+
+
+def test_eval_refuses_a_dataset_with_other_classes(digits_model: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "three.npz", x=rng.random((30, 64), dtype=np.float32),
+             y=np.arange(30) % 3)
+    fails_with(["eval", str(digits_model), "--data", str(tmp_path / "three.npz"),
+                "--split", "train"], "has 3 classes but the model knows 10")
+
+
+@pytest.mark.parametrize("array", [np.array(3.0), np.zeros((0, 64))])
+def test_an_array_without_inputs_is_refused(digits_model: Path, tmp_path: Path,
+                                            array: np.ndarray) -> None:
+    np.save(tmp_path / "x.npy", array)
+    fails_with(["predict", str(digits_model), str(tmp_path / "x.npy")], "holds no inputs")
+
+
+def test_a_truncated_model_is_refused_by_predict(digits_model: Path, tmp_path: Path) -> None:
+    data = digits_model.read_bytes()
+    (tmp_path / "m.h5").write_bytes(data[: len(data) * 2 // 3])
+    np.save(tmp_path / "x.npy", np.zeros((1, 64)))
+    result = runner.invoke(app, ["predict", str(tmp_path / "m.h5"), str(tmp_path / "x.npy")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "damaged or truncated" in result.output or "not a complete" in result.output
+
+
+def test_a_class_name_that_looks_like_markup_is_printed_as_is(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("label,a,b\n" + "\n".join(
+        f"{'[cat]' if i % 2 else 'dog'},{i % 2},{(i * 7) % 5}" for i in range(40)))
+    (tmp_path / "c.yaml").write_text(
+        f"data: {{path: {tmp_path / 'c.csv'}, test_fraction: 0.25, val_fraction: 0}}\n"
+        "model: {layers: [{units: 2, activation: softmax}]}\n"
+        "training: {epochs: 30, batch_size: 8}\n")
+    assert runner.invoke(app, ["train", str(tmp_path / "c.yaml"), "--quiet",
+                               "--out", str(tmp_path / "m.h5")]).exit_code == 0
+    result = runner.invoke(app, ["eval", str(tmp_path / "m.h5")])
+    assert "[cat]" in result.output

@@ -202,3 +202,18 @@ def test_the_live_display_draws_bars_and_epoch_rows(tmp_path: Path, monkeypatch)
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
     assert "samples/s" in shown and "epochs" in shown and "batches" in shown
     assert "   1/2 " in shown and "   2/2 " in shown
+
+
+def test_an_output_that_is_a_folder_is_refused_before_training(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(ROOT / "configs" / "digits.yaml"),
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "is a folder; give a file name" in result.output
+    assert "epoch" not in result.output
+
+
+def test_a_log_that_cannot_be_written_is_refused_before_training(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(ROOT / "configs" / "digits.yaml"), "--out",
+                                 str(tmp_path / "m.h5"), "--log", str(tmp_path / "no" / "x.jsonl")])
+    assert result.exit_code == 2, result.output
+    assert "cannot write the log" in result.output

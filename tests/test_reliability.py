@@ -42,16 +42,19 @@ def trainer(out: Path, reporter: QuietReporter, overrides: list[str]) -> Trainer
     return Trainer(load_config(DIGITS, overrides), "", out, reporter)
 
 
-@pytest.mark.parametrize("epoch,batch", [(2, 7), (3, 41)])  # mid-epoch; the last batch
+@pytest.mark.parametrize("epoch,batch,dtype", [
+    (2, 7, "float32"), (3, 41, "float32"),  # mid-epoch; the epoch's last batch
+    (2, 7, "float64"),
+])
 def test_an_interrupted_and_resumed_run_ends_bit_identical(tmp_path: Path, epoch: int,
-                                                           batch: int) -> None:
-    straight = trainer(tmp_path / "a.h5", QuietReporter(), RESUME_SETTINGS).run()
-    stopped = trainer(tmp_path / "b.h5", SignalAt(epoch, batch), RESUME_SETTINGS)
+                                                           batch: int, dtype: str) -> None:
+    settings = [*RESUME_SETTINGS, f"model.dtype={dtype}"]
+    straight = trainer(tmp_path / "a.h5", QuietReporter(), settings).run()
+    stopped = trainer(tmp_path / "b.h5", SignalAt(epoch, batch), settings)
     with pytest.raises(Interrupted) as caught:
         stopped.run()
     assert caught.value.exit_code == 130
-    resumed = trainer(tmp_path / "b.h5", QuietReporter(), RESUME_SETTINGS).run(
-        caught.value.checkpoint)
+    resumed = trainer(tmp_path / "b.h5", QuietReporter(), settings).run(caught.value.checkpoint)
     for p, q in zip(straight.model.network.params(), resumed.model.network.params()):
         assert np.array_equal(p, q)
     assert resumed.model.history["val_loss"].tolist() == straight.model.history["val_loss"].tolist()
@@ -167,3 +170,28 @@ def test_a_second_ctrl_c_aborts_at_once_and_the_last_checkpoint_stays_intact(tmp
     assert "Traceback" not in stderr
     load_checkpoint(tmp_path / "m.ckpt.h5")
     assert not list(tmp_path.glob(".*.tmp"))  # no half-written temporary file left behind
+
+
+def test_resuming_with_changed_settings_warns_that_the_run_will_differ(tmp_path: Path) -> None:
+    import yaml
+
+    config = load_config(DIGITS, RESUME_SETTINGS)
+    text = yaml.safe_dump(config.model_dump(mode="json"))
+    with pytest.raises(Interrupted) as caught:
+        Trainer(config, text, tmp_path / "m.h5", SignalAt(1, 2)).run()
+    overrides = [*RESUME_SETTINGS, "training.optimizer.lr=0.01", "training.epochs=5"]
+    result = CliRunner().invoke(app, [
+        "train", str(DIGITS), "--quiet", "--out", str(tmp_path / "m.h5"),
+        "--resume", str(caught.value.checkpoint), *[a for o in overrides for a in ("--set", o)]])
+    assert result.exit_code == 0, result.output
+    assert "differ from the checkpoint's (training.optimizer.lr: 0.1 → 0.01)" in result.output
+
+
+def test_a_resumed_epoch_reports_its_whole_time_and_its_own_throughput(tmp_path: Path) -> None:
+    with pytest.raises(Interrupted) as caught:
+        trainer(tmp_path / "m.h5", SignalAt(2, 20), RESUME_SETTINGS).run()
+    spent = load_checkpoint(caught.value.checkpoint).state["epoch_seconds"]
+    assert spent > 0
+    resumed = trainer(tmp_path / "m.h5", QuietReporter(), RESUME_SETTINGS).run(
+        caught.value.checkpoint)
+    assert resumed.model.history["seconds"][1] > spent

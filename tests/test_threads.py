@@ -32,7 +32,7 @@ def test_blas_threads_none_means_all_cores():
         assert blas_thread_counts() == {available_cores()}
 
 
-def test_blas_threads_without_threadpoolctl_yields_a_warning_and_goes_on(monkeypatch):
+def without_threadpoolctl(monkeypatch) -> None:
     real_import = builtins.__import__
 
     def no_threadpoolctl(name, *args, **kwargs):
@@ -41,10 +41,20 @@ def test_blas_threads_without_threadpoolctl_yields_a_warning_and_goes_on(monkeyp
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_threadpoolctl)
+
+
+def test_blas_threads_without_threadpoolctl_yields_a_warning_and_goes_on(monkeypatch):
+    without_threadpoolctl(monkeypatch)
     with blas_threads(1) as warning:
         ran = True
     assert ran
     assert "threadpoolctl is not installed" in warning and "OPENBLAS_NUM_THREADS=1" in warning
+
+
+def test_blas_threads_without_threadpoolctl_is_silent_when_no_limit_is_asked(monkeypatch):
+    without_threadpoolctl(monkeypatch)
+    with blas_threads(None) as warning:
+        assert warning is None
 
 
 def test_a_thread_count_below_one_is_a_user_error():

@@ -14,7 +14,6 @@ file only when the SHA-256 of its decompressed content is the published one.
 from __future__ import annotations
 
 import csv
-import difflib
 import gzip
 import hashlib
 import os
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fcnn_cli.errors import FcnnError
+from fcnn_cli.errors import FcnnError, did_you_mean
 
 from .idx import read_idx
 
@@ -133,10 +132,8 @@ def load_dataset(name: str | None = None, path: str | Path | None = None,
         raise FcnnError("no data given: set data.dataset to one of "
                         f"{', '.join(DATASETS)}, or data.path to a folder or file")
     if name not in DATASETS:
-        close = difflib.get_close_matches(name, DATASETS, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise FcnnError(f"unknown dataset '{name}': {hint}choose one of {', '.join(DATASETS)}, "
-                        "or give data.path to your own files")
+        raise FcnnError(f"unknown dataset '{name}'{did_you_mean(name, DATASETS)}: choose one of "
+                        f"{', '.join(DATASETS)}, or give data.path to your own files")
     if name == "digits":
         return _load_digits()
     if name == "xor":
@@ -384,8 +381,7 @@ def _load_csv(path: Path, name: str | None, label_column: str) -> Dataset:
         raise FcnnError(f"{path}: no data rows; a CSV needs a header row and one row per example")
     header = [cell.strip() for cell in rows[0][1]]
     if label_column not in header:
-        close = difflib.get_close_matches(label_column, header, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(label_column, header)
         raise FcnnError(f"{path}: no label column '{label_column}'{hint}; columns are "
                         f"{', '.join(header)}; set data.label_column")
     if len(header) < 2:

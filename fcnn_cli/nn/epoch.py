@@ -46,11 +46,14 @@ class EpochStats:
 BatchCallback = Callable[[int, int, EpochStats], bool]
 
 
+def predicted_classes(a: Array) -> Array:
+    """Each row's class: the largest output, or output > ½ for a single sigmoid unit."""
+    return (a[:, 0] > 0.5).astype(np.int64) if a.shape[1] == 1 else a.argmax(axis=1)
+
+
 def count_correct(a: Array, y: Array) -> int:
-    """How many rows' largest output is the target class (for one-hot y)."""
-    if y.shape[1] == 1:  # a single output unit: a binary classifier thresholded at ½
-        return int(((a[:, 0] > 0.5) == (y[:, 0] > 0.5)).sum())
-    return int((a.argmax(axis=1) == y.argmax(axis=1)).sum())
+    """How many rows' predicted class is the target's (y one-hot, or 0/1 for one unit)."""
+    return int((predicted_classes(a) == predicted_classes(y)).sum())
 
 
 def run_epoch(net: Network, optimizer: Optimizer, x: Array, y: Array, perm: Array,
