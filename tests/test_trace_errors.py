@@ -146,3 +146,13 @@ def test_bad_usage_exits_2_with_one_line(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["forward-trace", *args])
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_failed_gradient_check_is_warned_about(tmp_path: Path) -> None:
+    # w·x = 500: the sigmoid saturates at exactly 1, where the cross-entropy is clipped.
+    path = tmp_path / "saturated.yaml"
+    path.write_text("x: [[1.0, 2.0]]\ny: [[0.0]]\ncost: cross-entropy\nlr: 0.1\n"
+                    "layers:\n  - {w: [[100, 200]], b: [0]}\n")
+    result = runner.invoke(app, ["forward-trace", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "warning: backprop and finite differences disagree" in result.output
