@@ -41,17 +41,21 @@ def evaluate_model(path: Path, data: str | None, split: str) -> tuple[Report, st
     if data is not None:
         name, where = (data, None) if data in DATASETS else (None, data)
     dataset = load_dataset(name, where, cfg.label_column)
-    # Raw units ("none"): the model applies its own stored normalisation.
-    splits = make_splits(dataset, cfg.val_fraction, cfg.test_fraction, config.seed, "none")
-    x, labels = {"test": (splits.x_test, splits.y_test), "val": (splits.x_val, splits.y_val),
-                 "train": (splits.x_train, splits.y_train)}[split]
     width = int(np.prod(model.input_shape))
-    if splits.x_train.shape[1] != width:
-        raise FcnnError(f"{name or where} has {splits.x_train.shape[1]} inputs per example but "
-                        f"the model takes {width} (input shape {tuple(model.input_shape)})")
-    if splits.class_names is not None and len(splits.class_names) != len(model.class_names):
-        raise FcnnError(f"{name or where} has {len(splits.class_names)} classes but the model "
+    if int(np.prod(dataset.input_shape)) != width:
+        raise FcnnError(f"{name or where} has {int(np.prod(dataset.input_shape))} inputs per "
+                        f"example but the model takes {width} "
+                        f"(input shape {tuple(model.input_shape)})")
+    if dataset.class_names is not None and len(dataset.class_names) != len(model.class_names):
+        raise FcnnError(f"{name or where} has {len(dataset.class_names)} classes but the model "
                         f"knows {len(model.class_names)}")
+    if split == "test" and dataset.x_test is not None:  # the official test set: no re-split
+        x, labels = dataset.x_test, dataset.y_test
+    else:
+        # Raw units ("none"): the model applies its own stored normalisation.
+        splits = make_splits(dataset, cfg.val_fraction, cfg.test_fraction, config.seed, "none")
+        x, labels = {"test": (splits.x_test, splits.y_test), "val": (splits.x_val, splits.y_val),
+                     "train": (splits.x_train, splits.y_train)}[split]
     if len(x) == 0:
         raise FcnnError(f"the {split} split of {name or where} is empty; choose another --split "
                         "or set data.test_fraction / data.val_fraction when training")
