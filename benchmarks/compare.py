@@ -349,6 +349,8 @@ def blas_kernel() -> str:
     return "unknown"
 
 
+SETTLE_SECONDS = 1.0
+
 RUNNERS: dict[str, Callable[[Workload, Data, int, int], Result]] = {
     "fcnn": fcnn_epoch, "torch": torch_epoch, "sklearn": sklearn_epoch}
 
@@ -362,6 +364,9 @@ def measure(w: Workload, data: Data, peers: list[str], repeats: int, threads: in
         RUNNERS[peer](w, warm, 0, threads)
     for rep in range(repeats):
         for peer in peers:  # interleaved, so that load on the machine hits every peer alike
+            # PyTorch's OpenMP threads keep spinning for a while after its last product and
+            # steal the cores from the next peer's BLAS threads: let them go idle first.
+            time.sleep(SETTLE_SECONDS)
             results[peer].append(RUNNERS[peer](w, data, rep, threads))
             print(f"  {w.name} {peer:8s} run {rep + 1}: {results[peer][-1].seconds:7.3f} s",
                   file=sys.stderr, flush=True)
