@@ -220,7 +220,9 @@ class Trainer:
         units = output_units(config, splits)
         self.classify = splits.class_names is not None
         dtype = np.dtype(config.model.dtype)
-        x = splits.x_train if splits.x_train.dtype == dtype else splits.x_train.astype(dtype)
+        if splits.x_train.dtype != dtype:  # convert, keeping one copy of the training data
+            splits.x_train = splits.x_train.astype(dtype)
+        x = splits.x_train
         y = targets(splits.y_train, units, self.classify, dtype)
         self.y_val = targets(splits.y_val, units, self.classify, dtype)
         self.net = build_network(config, x.shape[1], np.random.default_rng(config.seed))
