@@ -70,15 +70,20 @@ def _run(job: Callable[[], Any]) -> Any:
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Argument(help="The YAML config (see configs/).")],
-    out: Annotated[Path | None, typer.Option("--out", help="Where to save the model "
+    config: Annotated[Path, typer.Argument(metavar="CONFIG.yaml",
+                                           help="The YAML config (see configs/).")],
+    out: Annotated[Path | None, typer.Option("--out", metavar="PATH",
+                                             help="Where to save the model "
                                                 "(default: the config's output).")] = None,
     overrides: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a config value, e.g. --set training.epochs=3.")] = None,
+        "--set", metavar="KEY=VALUE",
+        help="Override a config value, e.g. --set training.epochs=3.")] = None,
     resume: Annotated[Path | None, typer.Option(
-        "--resume", help="Continue from a checkpoint (<output>.ckpt.h5).")] = None,
+        "--resume", metavar="CHECKPOINT.h5",
+        help="Continue from a checkpoint (<output>.ckpt.h5).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the summary.")] = False,
-    log: Annotated[Path | None, typer.Option("--log", help="Write one JSON object per "
+    log: Annotated[Path | None, typer.Option("--log", metavar="FILE",
+                                             help="Write one JSON object per "
                                                 "epoch to this file.")] = None,
 ) -> None:
     """Train a network as the config says; save it as HDF5."""
@@ -122,8 +127,10 @@ def train(
 def evaluate(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL.h5", help="A trained model.")],
     data: Annotated[str | None, typer.Option(
-        "--data", help="A named dataset or a path (default: the model's own dataset).")] = None,
-    split: Annotated[str, typer.Option("--split", help="test, val or train.")] = "test",
+        "--data", metavar="DATASET_OR_PATH",
+        help="A named dataset or a path (default: the model's own dataset).")] = None,
+    split: Annotated[str, typer.Option("--split", metavar="SPLIT",
+                                       help="test, val or train.")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Accuracy, loss, per-class precision/recall/F1 and a confusion matrix."""
@@ -149,7 +156,8 @@ def predict(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL.h5", help="A trained model.")],
     inputs: Annotated[list[Path], typer.Argument(
         metavar="INPUT...", help="Image files, folders of images, .npy or .csv batches.")],
-    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Classes to show.")] = 3,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, metavar="K",
+                                       help="Classes to show.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input.")] = False,
     show: Annotated[bool, typer.Option("--show", help="Draw what the network sees.")] = False,
 ) -> None:
@@ -196,7 +204,8 @@ def forward_trace(
     list_examples: Annotated[bool, typer.Option(
         "--list", help="List the built-in examples.")] = False,
     output: Annotated[str, typer.Option(
-        "--format", help="table, json (DESIGN §5) or markdown (LaTeX symbols).")] = "table",
+        "--format", metavar="FORMAT",
+        help="table, json or markdown (LaTeX symbols, for notes and slides).")] = "table",
     model_path: Annotated[Path | None, typer.Option(
         "--model", metavar="MODEL.h5", help="Trace a trained model on one real input.")] = None,
     input_path: Annotated[Path | None, typer.Option(
