@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from fcnn_cli.errors import FcnnError
-from fcnn_cli.metrics import Report, classification_report, one_hot
+from fcnn_cli.metrics import Report, classification_report, one_hot, regression_report
 from fcnn_cli.store import Model, load_model
 
 SPLITS = ("test", "val", "train")
@@ -33,8 +33,6 @@ def evaluate_model(path: Path, data: str | None, split: str) -> tuple[Report, st
     if split not in SPLITS:
         raise FcnnError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
     model = load_model(path)
-    if model.class_names is None:
-        raise FcnnError(f"{path} is a regression model; eval reports classification metrics")
     config = model_config(model, path)
     cfg = config.data
     name, where = cfg.dataset, cfg.path
@@ -46,6 +44,10 @@ def evaluate_model(path: Path, data: str | None, split: str) -> tuple[Report, st
         raise FcnnError(f"{name or where} has {int(np.prod(dataset.input_shape))} inputs per "
                         f"example but the model takes {width} "
                         f"(input shape {tuple(model.input_shape)})")
+    if (dataset.class_names is None) != (model.class_names is None):
+        kinds = {True: "numeric targets", False: "classes"}
+        raise FcnnError(f"{name or where} has {kinds[dataset.class_names is None]} but the "
+                        f"model predicts {kinds[model.class_names is None]}")
     if dataset.class_names is not None and len(dataset.class_names) != len(model.class_names):
         raise FcnnError(f"{name or where} has {len(dataset.class_names)} classes but the model "
                         f"knows {len(model.class_names)}")
@@ -60,8 +62,11 @@ def evaluate_model(path: Path, data: str | None, split: str) -> tuple[Report, st
         raise FcnnError(f"the {split} split of {name or where} is empty; choose another --split "
                         "or set data.test_fraction / data.val_fraction when training")
     a = _predict_in_chunks(model, x)
-    loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
     title = f"{path} on {name or where} ({split}, n = {len(x):,})"
+    if model.class_names is None:
+        y = labels.astype(a.dtype)
+        return regression_report(a, y, model.network.cost.fn(a, y)), title
+    loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
     return classification_report(a, labels, loss, model.class_names), title
 
 

@@ -28,6 +28,7 @@ class Report:
     n: int
     confusion: Array                      # confusion[true, predicted]
     class_names: list[str]
+    mae: list[float] | None = None        # regression: mean |a − y| of each output
 
     def per_class(self) -> dict[str, dict[str, float]]:
         tp = np.diag(self.confusion).astype(np.float64)
@@ -43,8 +44,12 @@ class Report:
                 for i, name in enumerate(self.class_names)}
 
     def to_json(self) -> dict[str, Any]:
-        return {"accuracy": self.accuracy, "loss": self.loss, "n": self.n,
-                "per_class": self.per_class(), "confusion": self.confusion.tolist()}
+        report = {"accuracy": None if np.isnan(self.accuracy) else self.accuracy,
+                  "loss": self.loss, "n": self.n, "per_class": self.per_class(),
+                  "confusion": self.confusion.tolist()}
+        if self.mae is not None:
+            report["mae"] = self.mae
+        return report
 
 
 def classification_report(a: Array, labels: Array, loss: float,
@@ -54,3 +59,9 @@ def classification_report(a: Array, labels: Array, loss: float,
     confusion = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
     accuracy = float((predicted == labels).mean()) if len(labels) else 0.0
     return Report(accuracy, loss, int(len(labels)), confusion, class_names)
+
+
+def regression_report(a: Array, y: Array, loss: float) -> Report:
+    """For numeric targets: the cost and each output's mean absolute error."""
+    mae = np.abs(a - y).mean(axis=0).tolist() if len(y) else []
+    return Report(float("nan"), loss, int(len(y)), np.zeros((0, 0), np.int64), [], mae)

@@ -165,6 +165,11 @@ def training_summary(outcome: Outcome) -> None:
 
 
 def eval_report(report: Report, title: str) -> None:
+    if report.mae is not None:
+        errors = ", ".join(_num(v) for v in report.mae)
+        _out.print(f"{title}: loss {_num(report.loss)}, mean absolute error per output "
+                   f"{errors}", markup=False)
+        return
     _out.print(f"{title}: accuracy {_pct(report.accuracy)}, loss {_num(report.loss)}",
                markup=False)
     per_class = Table(title="per class", title_justify="left")

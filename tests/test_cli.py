@@ -176,6 +176,10 @@ def test_numeric_targets_train_a_regression_with_the_quadratic_cost(tmp_path: Pa
     assert result.exit_code == 0, result.output
     np.testing.assert_allclose(load_model(tmp_path / "m.h5").network.w[0],
                                [[0.5, -1.0, 2.0]], atol=1e-3)
+    evaluated = runner.invoke(app, ["eval", str(tmp_path / "m.h5"), "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads(evaluated.output)
+    assert report["accuracy"] is None and report["n"] == 80 and report["mae"][0] < 1e-3
 
 
 def test_predict_show_draws_the_prepared_image(digits_model: Path) -> None:
