@@ -194,7 +194,7 @@ def prediction_table(rows: list[tuple[str, list[tuple[str, float]], bool]]) -> N
     table = Table(show_lines=False)
     table.add_column("input", overflow="fold")
     table.add_column("prediction")
-    table.add_column("top classes (probability)")
+    table.add_column("top classes (probability)", no_wrap=True)
     for name, top, empty in rows:
         label = top[0][0] + (" (image looked empty)" if empty else "")
         table.add_row(Text(name), Text(label), Text("  ".join(f"{c} {p:.3f}" for c, p in top)))
