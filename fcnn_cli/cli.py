@@ -245,17 +245,13 @@ def forward_trace(
             if target is not None or lr is not None:
                 raise FcnnError("--target and --lr go with --model; a trace file sets y and lr")
             shown = trace.build(example)
-        if isinstance(shown, trace.TraceResult):
-            if output == "json":
-                print(json.dumps(trace.trace_json(shown)))
-            elif output == "markdown":
-                print(trace_markdown(shown))
-            else:
-                ui.print_trace(shown)
-        elif output == "json":
-            print(json.dumps(trace.example_json(shown)))
+        network = isinstance(shown, trace.TraceResult)  # else softmax, gate or architecture
+        if output == "json":
+            print(json.dumps(trace.trace_json(shown) if network else trace.example_json(shown)))
         elif output == "markdown":
-            print(example_markdown(shown))
+            print(trace_markdown(shown) if network else example_markdown(shown))
+        elif network:
+            ui.print_trace(shown)
         else:
             ui.print_trace_example(shown)
 

@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from fcnn_cli.errors import FcnnError
-from fcnn_cli.metrics import Report, classification_report, one_hot, regression_report
+from fcnn_cli.metrics import (
+    Report,
+    classification_report,
+    in_chunks,
+    one_hot,
+    regression_report,
+)
 from fcnn_cli.store import Model, load_model
 
 SPLITS = ("test", "val", "train")
@@ -61,17 +67,13 @@ def evaluate_model(path: Path, data: str | None, split: str) -> tuple[Report, st
     if len(x) == 0:
         raise FcnnError(f"the {split} split of {name or where} is empty; choose another --split "
                         "or set data.test_fraction / data.val_fraction when training")
-    a = _predict_in_chunks(model, x)
+    a = in_chunks(model.predict, x)
     title = f"{path} on {name or where} ({split}, n = {len(x):,})"
     if model.class_names is None:
         y = labels.astype(a.dtype)
         return regression_report(a, y, model.network.cost.fn(a, y)), title
     loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
     return classification_report(a, labels, loss, model.class_names), title
-
-
-def _predict_in_chunks(model: Model, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    return np.concatenate([model.predict(x[i:i + chunk]) for i in range(0, len(x), chunk)])
 
 
 @dataclass

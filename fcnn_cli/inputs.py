@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fcnn_cli.data.sources import IMAGE_SUFFIXES, check_finite
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.store import Model
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
 
 @dataclass
@@ -64,11 +63,7 @@ def read_batch(path: Path, rows: np.ndarray, model: Model) -> list[NamedInput]:
     if rows.shape[1] != width:
         raise FcnnError(f"{path}: each row has {rows.shape[1]} values but the model takes "
                         f"{width} (input shape {tuple(model.input_shape)})")
-    bad = np.argwhere(~np.isfinite(rows))
-    if len(bad):
-        row, col = bad[0]
-        raise FcnnError(f"{path}: row {row + 1}, column {col + 1} is {rows[row, col]}; "
-                        "every value must be a finite number")
+    check_finite(rows, path, lambda row, col: f"row {row + 1}, column {col + 1}")
     return [NamedInput(f"{path}[{i}]", row) for i, row in enumerate(rows.astype(np.float32))]
 
 

@@ -24,7 +24,7 @@ from fcnn_cli.config import Config
 from fcnn_cli.data.sources import load_dataset
 from fcnn_cli.data.split import Splits, make_splits
 from fcnn_cli.errors import FcnnError
-from fcnn_cli.metrics import one_hot
+from fcnn_cli.metrics import in_chunks, one_hot
 from fcnn_cli.nn import Network, make_optimizer, scheduled_lr
 from fcnn_cli.nn.epoch import DivergenceError, EpochStats, count_correct
 from fcnn_cli.nn.fast import EpochRunner
@@ -145,18 +145,12 @@ def build_network(config: Config, n_inputs: int, rng: np.random.Generator) -> Ne
         [layer.dropout for layer in layers], config.model.slope)
 
 
-def evaluate(net: Network, x: np.ndarray, y: np.ndarray, chunk: int = 8192
-             ) -> tuple[float, float]:
-    """Mean cost and accuracy over (x, y) in chunks, so memory stays flat."""
+def evaluate(net: Network, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean cost and accuracy over (x, y)."""
     if len(x) == 0:
         return math.nan, math.nan
-    cost = correct = 0.0
-    for start in range(0, len(x), chunk):
-        a = net.predict(x[start:start + chunk])
-        yb = y[start:start + chunk]
-        cost += net.cost.fn(a, yb) * len(yb)
-        correct += count_correct(a, yb)
-    return cost / len(x), correct / len(x)
+    a = in_chunks(net.predict, x)
+    return net.cost.fn(a, y), count_correct(a, y) / len(x)
 
 
 @dataclass
@@ -353,20 +347,10 @@ class Trainer:
         return ([p.copy() for p in self.net.params()],
                 {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()})
 
-    def _save_checkpoint(self, state: LoopState,
-                         snapshot: tuple[list[np.ndarray], dict[str, np.ndarray]] | None = None
-                         ) -> None:
-        params, opt_state = snapshot or (self.net.params(), self.optimizer.state())
-        current = [p.copy() for p in self.net.params()]
-        for p, saved in zip(self.net.params(), params):
-            p[...] = saved
+    def _save_checkpoint(self, state: LoopState) -> None:
         arrays = {f"best/{i}": p for i, p in enumerate(getattr(self, "best", []))}
-        try:
-            save_checkpoint(self.checkpoint, Checkpoint(
-                self._model(state), opt_state, dataclasses.asdict(state), arrays))
-        finally:
-            for p, value in zip(self.net.params(), current):
-                p[...] = value
+        save_checkpoint(self.checkpoint, Checkpoint(
+            self._model(state), self.optimizer.state(), dataclasses.asdict(state), arrays))
 
     def _resume(self, path: Path) -> LoopState:
         ckpt = load_checkpoint(path)
@@ -394,7 +378,12 @@ class Trainer:
     def _diverged(self, epoch: int, batch: int, snapshot: Any, state: LoopState) -> None:
         state.batch, state.stats = 0, {}
         if self.config.training.checkpoint_every:
-            self._save_checkpoint(state, snapshot)
+            # Training ends here, so the broken weights can simply be overwritten.
+            params, opt_state = snapshot
+            for p, saved in zip(self.net.params(), params):
+                p[...] = saved
+            self.optimizer.load_state(opt_state)
+            self._save_checkpoint(state)
             kept = f"; the weights from the start of epoch {epoch + 1} are in {self.checkpoint}"
         else:
             kept = ""

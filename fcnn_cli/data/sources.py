@@ -105,7 +105,7 @@ IDX_SOURCES: dict[str, IdxSource] = {
 }
 
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "digits", "xor")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_ROOT = _PACKAGE_DIR.parents[1]
 _DOWNLOAD_TIMEOUT_S = 60
@@ -335,7 +335,7 @@ def _load_npz(path: Path, name: str | None) -> Dataset:
         pixel_max: float | None = 255.0
     else:
         x, pixel_max = x.astype(np.float32), None
-        _check_finite(x.reshape(len(x), -1), path, lambda row, col: f"x[{row}], feature {col}")
+        check_finite(x.reshape(len(x), -1), path, lambda row, col: f"x[{row}], feature {col}")
     y, class_names = _labels_from_array(y, given_names, path)
     return Dataset(name or path.stem, x, y, None, None, class_names, tuple(x.shape[1:]),
                    pixel_max)
@@ -349,7 +349,7 @@ def _labels_from_array(y: np.ndarray, given_names: np.ndarray | None,
         return np.searchsorted(np.array(names), y.astype(str)).astype(np.int64), names
     if y.dtype.kind == "f":
         targets = y.astype(np.float32).reshape(len(y), -1)
-        _check_finite(targets, path, lambda row, col: f"y[{row}], target {col}")
+        check_finite(targets, path, lambda row, col: f"y[{row}], target {col}")
         return targets, None
     if y.dtype.kind not in "iub" or y.ndim != 1:
         raise FcnnError(f"{path}: y must be integer class labels of shape (N,), strings, or "
@@ -399,7 +399,7 @@ def _load_csv(path: Path, name: str | None, label_column: str) -> Dataset:
         _raise_first_non_number(cells, rows[1:], features, path)
         raise
     lines = [line for line, _ in rows[1:]]
-    _check_finite(x, path, lambda row, col: f"row {lines[row]} column '{features[col]}'")
+    check_finite(x, path, lambda row, col: f"row {lines[row]} column '{features[col]}'")
     y, class_names = _labels_from_text([row[label_at].strip() for _, row in rows[1:]],
                                        lines, path, label_column)
     return Dataset(name or path.stem, x, y, None, None, class_names, (x.shape[1],), None)
@@ -424,7 +424,7 @@ def _labels_from_text(labels: list[str], lines: list[int], path: Path,
     except ValueError:
         names = sorted(set(labels))
         return np.searchsorted(np.array(names), np.array(labels)).astype(np.int64), names
-    _check_finite(targets, path, lambda row, col: f"row {lines[row]} column '{column}'")
+    check_finite(targets, path, lambda row, col: f"row {lines[row]} column '{column}'")
     return targets, None
 
 
@@ -439,7 +439,7 @@ def _raise_first_non_number(cells: Sequence[Sequence[str]], rows: Sequence[tuple
                                 "is not a number; features must be numeric") from None
 
 
-def _check_finite(x: np.ndarray, path: Path, where: Callable[[int, int], str]) -> None:
+def check_finite(x: np.ndarray, path: Path, where: Callable[[int, int], str]) -> None:
     """Refuse NaN and infinity, naming the first place that holds one ((N, I) arrays)."""
     bad = ~np.isfinite(x)
     if bad.any():
