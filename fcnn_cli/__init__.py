@@ -1,3 +1,20 @@
-"""fcnn: build, train, evaluate and explain fully-connected feed-forward networks."""
+"""fcnn: build, train, evaluate and explain fully-connected feed-forward networks.
 
-__version__ = "0.1.0"
+The Python API (see `fcnn_cli.api`): `load_model`, `train`, `load_config`, `Model`,
+`FcnnError`. They load on first use, so `import fcnn_cli` and `fcnn --help` stay light.
+"""
+
+from typing import Any
+
+__version__ = "0.2.0"
+__all__ = ["FcnnError", "Model", "__version__", "load_config", "load_model", "train"]
+
+_API = {"FcnnError", "Model", "load_config", "load_model", "train"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from fcnn_cli import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'fcnn_cli' has no attribute {name!r}")

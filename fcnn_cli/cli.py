@@ -1,10 +1,11 @@
-"""The `fcnn` command line: parse arguments, call one function per command, render.
+"""The `fcnn` command line: parse arguments, call the Python API, render.
 
-Every heavy import (numpy, h5py, pydantic, rich.progress) happens inside the
-command that needs it, so `fcnn --help` and `fcnn predict` start fast.
+Each command is a thin layer over `fcnn_cli.api` and the `Model` methods. Every heavy
+import (numpy, h5py, pydantic, rich) happens inside the command that needs it, so
+`fcnn --help` and shell completion start fast, and `fcnn predict` never loads pydantic.
+The annotations are real objects, not strings (no `from __future__ import annotations`):
+Typer would otherwise evaluate every one of them at each start, 15 ms of it.
 """
-
-from __future__ import annotations
 
 import sys
 from collections.abc import Callable
@@ -13,17 +14,19 @@ from typing import Annotated, Any
 
 import typer
 
-from fcnn_cli import __version__
+from fcnn_cli import __version__, shipped
 from fcnn_cli.errors import FcnnError
 
 app = typer.Typer(
     name="fcnn",
     help="Build, train, evaluate and explain fully-connected neural networks.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+config_app = typer.Typer(help="The built-in recipes: list them, print one to start your own.",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(config_app, name="config")
 
 _debug = False
 
@@ -42,6 +45,24 @@ def _main(
 ) -> None:
     global _debug
     _debug = debug
+
+
+def _complete_names(names: Callable[[], dict[str, Path]], suffixes: tuple[str, ...]
+                    ) -> Callable[[str], list[str]]:
+    """Completion for an argument that is a file or a shipped name: both, as typed so far."""
+    def complete(incomplete: str) -> list[str]:
+        import glob
+
+        shipped = [name for name in names() if name.startswith(incomplete)]
+        files = [p + ("/" if Path(p).is_dir() else "") for p in glob.glob(incomplete + "*")
+                 if Path(p).is_dir() or p.lower().endswith(suffixes)]
+        return shipped + sorted(files)
+    return complete
+
+
+_complete_config = _complete_names(shipped.recipes, (".yaml", ".yml"))
+_complete_model = _complete_names(shipped.models, (".h5",))
+_complete_trace = _complete_names(shipped.trace_examples, (".yaml", ".yml"))
 
 
 def _run(job: Callable[[], Any]) -> Any:
@@ -70,8 +91,9 @@ def _run(job: Callable[[], Any]) -> Any:
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Argument(metavar="CONFIG.yaml",
-                                           help="The YAML config (see configs/).")],
+    config: Annotated[str, typer.Argument(
+        metavar="CONFIG", autocompletion=_complete_config,
+        help="A YAML config file, or a built-in recipe (fcnn config list).")],
     out: Annotated[Path | None, typer.Option("--out", metavar="PATH",
                                              help="Where to save the model "
                                                 "(default: the config's output).")] = None,
@@ -89,24 +111,15 @@ def train(
     """Train a network as the config says; save it as HDF5."""
 
     def job() -> None:
-        import yaml
+        from fcnn_cli import api, ui
+        from fcnn_cli.training import Interrupted
 
-        from fcnn_cli import ui
-        from fcnn_cli.config import config_warnings, load_config
-        from fcnn_cli.training import Interrupted, Trainer, prepare_files
-
-        cfg = load_config(config, overrides)
-        for message in config_warnings(cfg):
-            ui.warn(message)
-        output = out or Path(cfg.output)
-        prepare_files(output, log, fresh_log=resume is None)
-        if cfg.data.path is not None:  # so eval finds the data from any folder later
-            cfg.data.path = str(Path(cfg.data.path).resolve())
-        text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
-        trainer = Trainer(cfg, text, output, ui.make_reporter(quiet), log)
         try:
-            outcome = trainer.run(resume)
+            outcome = api.train(config, out=out, resume=resume, log=log,
+                                progress=ui.make_reporter(quiet), overrides=overrides)
         except Interrupted as stopped:
+            import shlex
+
             command = ["fcnn", "train", str(config)]
             command += ["--out", str(out)] if out else []
             for item in overrides or []:
@@ -114,8 +127,6 @@ def train(
             command += ["--log", str(log)] if log else []
             command += ["--quiet"] if quiet else []
             command += ["--resume", str(stopped.checkpoint)]
-            import shlex
-
             print(f"{stopped.message}\nresume with: {shlex.join(command)}", file=sys.stderr)
             raise typer.Exit(stopped.exit_code) from None
         ui.training_summary(outcome)
@@ -125,7 +136,9 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL.h5", help="A trained model.")],
+    model_path: Annotated[str, typer.Argument(
+        metavar="MODEL", autocompletion=_complete_model,
+        help="A trained model (.h5), or a model shipped with fcnn (mnist).")],
     data: Annotated[str | None, typer.Option(
         "--data", metavar="DATASET_OR_PATH",
         help="A named dataset or a path (default: the model's own dataset).")] = None,
@@ -136,9 +149,9 @@ def evaluate(
     """Accuracy, loss, per-class precision/recall/F1 and a confusion matrix."""
 
     def job() -> None:
-        from fcnn_cli.evaluation import evaluate_model
+        from fcnn_cli.api import load_model
 
-        report, title = evaluate_model(model_path, data, split)
+        report = load_model(model_path).evaluate(data, split)
         if as_json:
             import json
 
@@ -146,44 +159,76 @@ def evaluate(
         else:
             from fcnn_cli import ui
 
-            ui.eval_report(report, title)
+            ui.eval_report(report, f"{model_path} on {report.data} "
+                                   f"({report.split}, n = {report.n:,})")
 
     _run(job)
 
 
 @app.command()
 def predict(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL.h5", help="A trained model.")],
-    inputs: Annotated[list[Path], typer.Argument(
-        metavar="INPUT...", help="Image files, folders of images, .npy or .csv batches.")],
+    model_path: Annotated[str, typer.Argument(
+        metavar="MODEL", autocompletion=_complete_model,
+        help="A trained model (.h5), or a model shipped with fcnn (mnist).")],
+    inputs: Annotated[list[Path] | None, typer.Argument(
+        metavar="[INPUT]...",
+        help="Image files, folders of images, .npy or .csv batches "
+             "(none: the example images shipped with fcnn).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, metavar="K",
                                        help="Classes to show.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input.")] = False,
     show: Annotated[bool, typer.Option("--show", help="Draw what the network sees.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, metavar="N",
+        help="Processes that decode images (default: all cores).")] = None,
 ) -> None:
     """Classify inputs with a trained model."""
 
     def job() -> None:
-        from fcnn_cli.evaluation import predict_inputs
+        from fcnn_cli.api import load_model
+        from fcnn_cli.evaluation import iter_predictions
 
-        predictions = predict_inputs(model_path, inputs)
-        if as_json:
-            import json
+        model = load_model(model_path)
+        output = None
+        with _progress_bar() as progress:
+            for p in iter_predictions(model, inputs or _example_images(), workers, progress,
+                                      keep_pixels=show):
+                if as_json:
+                    import json
 
-            for p in predictions:
-                print(json.dumps({"input": p.name, "label": p.label,
-                                  "probabilities": [float(v) for v in p.probabilities]}))
-            return
-        from fcnn_cli import ui
+                    print(json.dumps({"input": p.name, "label": p.label,
+                                      "probabilities": [float(v) for v in p.probabilities]}))
+                    continue
+                from fcnn_cli import ui  # rich only for a table
 
-        for p in predictions:
-            if p.looked_empty:
-                ui.warn(f"{p.name}: the image looked empty (no ink found)")
-            if show and p.pixels is not None:
-                ui.show_image(p.name, p.pixels)
-        ui.prediction_table([(p.name, p.top(top_k), p.looked_empty) for p in predictions])
+                if p.looked_empty:
+                    ui.warn(f"{p.name}: the image looked empty (no ink found)")
+                if p.pixels is not None:
+                    ui.show_image(p.name, p.pixels)
+                output = output or ui.PredictionOutput()
+                output.add(p.name, p.top(top_k), p.looked_empty)
+        if output is not None:
+            output.close()
 
     _run(job)
+
+
+def _example_images() -> list[Path]:
+    """The shipped example images, by name (so the table shows their names)."""
+    print(f"no INPUT given: predicting the example images shipped with fcnn "
+          f"({shipped.images_dir()})", file=sys.stderr)
+    return [Path(image.name) for image in shipped.example_images()]
+
+
+def _progress_bar():  # type: ignore[no-untyped-def]
+    """A progress bar on stderr for long batches, in a terminal only."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    from fcnn_cli import ui
+
+    return ui.batch_progress()
 
 
 @app.command("config-schema")
@@ -196,18 +241,80 @@ def config_schema() -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
+@config_app.command("list")
+def config_list() -> None:
+    """The built-in recipes, with what each trains and how well."""
+    from fcnn_cli import ui
+
+    ui.name_table("recipe", [(name, shipped.recipe_description(path))
+                             for name, path in shipped.recipes().items()])
+
+
+@config_app.command("show")
+def config_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", autocompletion=_complete_config,
+                                        help="A built-in recipe (fcnn config list).")],
+) -> None:
+    """Print a recipe's YAML, e.g. `fcnn config show mnist > my.yaml` to start your own."""
+
+    def job() -> None:
+        sys.stdout.write(shipped.config_path(name).read_text(encoding="utf-8"))
+
+    _run(job)
+
+
+@app.command()
+def init(
+    path: Annotated[Path | None, typer.Argument(
+        metavar="[PATH]", help="Where to write the config (default: <data name>.yaml).")] = None,
+    data: Annotated[str | None, typer.Option(
+        "--data", metavar="PATH",
+        help="Your data: an image folder (one sub-folder per class), .csv, .npz, an IDX "
+             "folder, or a dataset name.")] = None,
+    label_column: Annotated[str | None, typer.Option(
+        "--label-column", metavar="NAME",
+        help="The label column of a .csv (default: label, else the last column).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite PATH.")] = False,
+) -> None:
+    """Write a commented starter config for your data, ready for `fcnn train`."""
+
+    def job() -> None:
+        from fcnn_cli.starter import starter_config
+
+        source = data
+        if source is None:
+            if not sys.stdin.isatty():
+                raise FcnnError("give --data PATH: an image folder (one sub-folder per "
+                                "class), a .csv, a .npz, an IDX folder or a dataset name")
+            source = typer.prompt("Your data (image folder, .csv, .npz, IDX folder, or a "
+                                  "dataset name)")
+        text = starter_config(source, label_column)
+        target = path or Path(f"{Path(source).stem or 'model'}.yaml")
+        if target.exists() and not force:
+            raise FcnnError(f"{target} exists; choose another PATH or add --force")
+        try:
+            target.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise FcnnError(f"cannot write {target}: {error.strerror}") from None
+        print(text.splitlines()[0])
+        print(f"wrote {target}; train with: fcnn train {target}")
+
+    _run(job)
+
+
 @app.command("forward-trace")
 def forward_trace(
     example: Annotated[str | None, typer.Argument(
-        metavar="EXAMPLE_OR_FILE",
+        metavar="EXAMPLE_OR_FILE", autocompletion=_complete_trace,
         help="A built-in example (see --list) or a YAML trace file.")] = None,
     list_examples: Annotated[bool, typer.Option(
         "--list", help="List the built-in examples.")] = False,
     output: Annotated[str, typer.Option(
         "--format", metavar="FORMAT",
         help="table, json or markdown (LaTeX symbols, for notes and slides).")] = "table",
-    model_path: Annotated[Path | None, typer.Option(
-        "--model", metavar="MODEL.h5", help="Trace a trained model on one real input.")] = None,
+    model_path: Annotated[str | None, typer.Option(
+        "--model", metavar="MODEL", autocompletion=_complete_model,
+        help="Trace a trained model (a file, or a shipped name) on one real input.")] = None,
     input_path: Annotated[Path | None, typer.Option(
         "--input", metavar="IMAGE_OR_NPY", help="The input for --model, in raw units.")] = None,
     target: Annotated[str | None, typer.Option(
@@ -235,9 +342,11 @@ def forward_trace(
             return
         if model_path is not None or input_path is not None:
             if model_path is None or input_path is None or example is not None:
-                raise FcnnError("trace a model with both --model MODEL.h5 and --input "
+                raise FcnnError("trace a model with both --model MODEL and --input "
                                 "IMAGE_OR_NPY, and no example name or trace file")
-            shown = trace.trace_model(model_path, input_path, target, lr)
+            from fcnn_cli.api import load_model
+
+            shown = load_model(model_path).trace(input_path, target, lr)
         elif example is None:
             raise FcnnError("give an example name or a trace file, e.g. "
                             "`fcnn forward-trace mlp-2-3-1`; `--list` shows the examples")

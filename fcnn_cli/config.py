@@ -6,6 +6,7 @@ One schema serves validation, the error messages, the documented defaults and
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -114,12 +115,29 @@ class Config(Strict):
     output: str = Field("model.h5", description="Where the trained model is saved.")
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Read, override and validate a YAML config; any problem is one FcnnError line."""
-    raw = read_yaml_mapping(Path(path))
+def load_config(source: str | Path | dict[str, Any] | Config,
+                overrides: list[str] | None = None, **changes: Any) -> Config:
+    """Read, override and validate a config; any problem is one FcnnError line.
+
+    `source`: a YAML file, the name of a built-in recipe (`fcnn config list`), a mapping
+    or a Config. `overrides`: "key.path=value" strings, the value parsed as YAML
+    (`--set`); `changes`: the same as keywords, `training__epochs=3` or
+    `**{"training.epochs": 3}`, the value taken as it is.
+    """
+    if isinstance(source, Config):
+        raw, where = source.model_dump(mode="json"), "the config"
+    elif isinstance(source, dict):
+        raw, where = copy.deepcopy(source), "the config"
+    else:
+        from fcnn_cli.shipped import config_path
+
+        path = config_path(source)
+        raw, where = read_yaml_mapping(path), str(source)
     for item in overrides or []:
-        apply_override(raw, item)
-    return validate(raw, str(path))
+        set_value(raw, *parse_override(item))
+    for key, value in changes.items():
+        set_value(raw, key.replace("__", "."), value)
+    return validate(raw, where)
 
 
 def validate(raw: dict[str, Any], source: str) -> Config:
@@ -147,7 +165,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as error:
         raise FcnnError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
     if raw is None:
-        raise FcnnError(f"{path} is empty; see configs/ for examples")
+        raise FcnnError(f"{path} is empty; `fcnn config show mnist` prints an example")
     if not isinstance(raw, dict):
         raise FcnnError(f"{path}: a config is a mapping of keys (data:, model:, ...), "
                         f"not a {type(raw).__name__}")
@@ -157,17 +175,24 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def apply_override(raw: dict[str, Any], item: str) -> None:
-    """Set `key.path=value` (value parsed as YAML, then typed by the schema)."""
+def parse_override(item: str) -> tuple[str, Any]:
+    """`key.path=value` → (key path, value parsed as YAML; text when it is not YAML)."""
     key, sep, text = item.partition("=")
     if not sep or not key:
         raise FcnnError(f"--set {item!r}: expected KEY=VALUE, e.g. training.epochs=3")
+    try:
+        return key, yaml.safe_load(text)
+    except yaml.YAMLError:
+        return key, text
+
+
+def set_value(raw: dict[str, Any], key: str, value: Any) -> None:
+    """Set `key` (`training.epochs`, `model.layers[0].units`) in a raw config mapping;
+    the schema types the value later."""
     parts: list[str | int] = [int(index) if index else (int(name) if name.isdigit() else name)
                               for name, index in _PATH_PART.findall(key)]
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = text
+    if not parts:
+        raise FcnnError(f"--set {key!r}: no such place in the config")
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         try:

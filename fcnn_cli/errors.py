@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -17,5 +16,7 @@ class FcnnError(Exception):
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """" (did you mean 'x'?)" for the closest choice, or "" when none is close."""
+    import difflib  # only when there is a mistake to explain
+
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""

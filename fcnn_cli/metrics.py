@@ -35,6 +35,8 @@ class Report:
     confusion: Array                      # confusion[true, predicted]
     class_names: list[str]
     mae: list[float] | None = None        # regression: mean |a − y| of each output
+    data: str = ""                        # what was evaluated: a dataset name or a path
+    split: str = ""                       # test, val or train
 
     def per_class(self) -> dict[str, dict[str, float]]:
         tp = np.diag(self.confusion).astype(np.float64)

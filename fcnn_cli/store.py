@@ -2,6 +2,8 @@
 
 `save_model` and `load_model` are a symmetric pair; a checkpoint is a model file
 with the optimiser and the training loop's state added under /optimizer and /training.
+A model may keep its weights as float16 on disk (`compact=True`, for the models shipped
+in the package: half the size); they are float32 again once loaded.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +23,12 @@ import numpy as np
 from fcnn_cli import __version__
 from fcnn_cli.data.split import Normalizer
 from fcnn_cli.errors import FcnnError
+from fcnn_cli.model import Model
 from fcnn_cli.nn import Network, make_activation, make_cost
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
 
 FORMAT = "fcnn-model"
 FORMAT_VERSION = 1
-
-
-@dataclass
-class Model:
-    """A trained network and everything needed to use it on raw inputs."""
-
-    network: Network
-    normalizer: Normalizer
-    input_shape: tuple[int, ...]
-    class_names: list[str] | None = None
-    pixel_max: float | None = None
-    config_text: str = ""
-    history: dict[str, np.ndarray] = field(default_factory=dict)
-    created: str = ""
-
-    def prepare(self, x_raw: np.ndarray) -> np.ndarray:
-        """Raw inputs (pixels 0–255 for the MNIST family) → the network's normalised input."""
-        return self.normalizer(x_raw)
-
-    def predict(self, x_raw: np.ndarray) -> np.ndarray:
-        return self.network.predict(self.prepare(x_raw))
 
 
 @dataclass
@@ -57,8 +39,10 @@ class Checkpoint:
     arrays: dict[str, np.ndarray]         # e.g. best weights so far, keyed by name
 
 
-def save_model(path: str | Path, model: Model) -> None:
-    _atomic_write(Path(path), lambda f: _write_model(f, model, np.dtype(np.float32)))
+def save_model(path: str | Path, model: Model, compact: bool = False) -> None:
+    """Write `model` to `path`; `compact` stores the weights and biases as float16."""
+    dtype = np.dtype(np.float16 if compact else np.float32)
+    _atomic_write(Path(path), lambda f: _write_model(f, model, dtype))
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
@@ -77,7 +61,9 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
 
 def load_model(path: str | Path) -> Model:
     with _open(Path(path)) as f:
-        return _read_model(f, Path(path))
+        model = _read_model(f, Path(path))
+    model.source = str(path)
+    return model
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -180,7 +166,7 @@ def _read_network(f: h5py.File, cost: str) -> Network:
     ws, bs, acts = [], [], []
     for l in range(1, len(group) + 1):
         dw = group[str(l)]["w"]
-        w, b = dw[()], group[str(l)]["b"][()]
+        w, b = _widened(dw[()]), _widened(group[str(l)]["b"][()])
         name = _text(dw.attrs["activation"])
         act = make_activation(name, w.shape[0], w.dtype, float(dw.attrs.get("slope", 0.01)))
         if isinstance(act, PReLU):
@@ -192,6 +178,11 @@ def _read_network(f: h5py.File, cost: str) -> Network:
             or any(b.shape != (w.shape[0],) for w, b in zip(ws, bs)):
         raise ValueError("its layers' shapes do not chain")
     return Network(ws, bs, acts, make_cost(cost))
+
+
+def _widened(values: np.ndarray) -> np.ndarray:
+    """float16 weights (a compact model file) compute in float32."""
+    return values.astype(np.float32) if values.dtype == np.float16 else values
 
 
 def _text(value: Any) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +20,10 @@ from fcnn_cli.errors import FcnnError, did_you_mean
 from fcnn_cli.nn import ACTIVATIONS, COSTS, Network, make_activation, make_cost
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
 from fcnn_cli.nn.gradcheck import central_difference, gradient_check, max_relative_error
+from fcnn_cli.shipped import trace_examples
+
+if TYPE_CHECKING:
+    from fcnn_cli.model import Model
 
 Array = np.ndarray
 
@@ -246,22 +249,11 @@ def gradient_check_warning(result: TraceResult, tolerance: float = 1e-4) -> str 
             "try smaller weights or inputs")
 
 
-def _examples_dir() -> Any:
-    return resources.files("fcnn_cli").joinpath("examples")
-
-
-def example_names() -> list[str]:
-    names = [entry.name[:-5] for entry in _examples_dir().iterdir()
-             if entry.name.endswith(".yaml")]
-    return sorted(names)
-
-
 def list_examples() -> list[tuple[str, str]]:
     """(name, one-line description) of every built-in example."""
     out = []
-    for name in example_names():
-        data = _parse_yaml(_examples_dir().joinpath(f"{name}.yaml").read_text("utf-8"),
-                           f"example {name!r}")
+    for name, path in trace_examples().items():
+        data = _parse_yaml(path.read_text("utf-8"), f"example {name!r}")
         description = data.get("description", "") if isinstance(data, dict) else ""
         out.append((name, str(description).strip().splitlines()[0] if description else ""))
     return out
@@ -279,12 +271,12 @@ def load(name_or_path: str) -> Example:
         except (OSError, UnicodeDecodeError) as error:
             raise FcnnError(f"cannot read trace file {name_or_path}: {error}") from None
         return parse_document(_parse_yaml(text, str(path)), str(path))
-    names = example_names()
-    if name_or_path not in names:
-        raise FcnnError(f"unknown example {name_or_path!r}{did_you_mean(name_or_path, names)}; "
+    examples = trace_examples()
+    if name_or_path not in examples:
+        raise FcnnError(f"unknown example {name_or_path!r}{did_you_mean(name_or_path, examples)}; "
                         "run `fcnn forward-trace --list` to see the examples, or give a "
                         "path to a .yaml trace file")
-    text = _examples_dir().joinpath(f"{name_or_path}.yaml").read_text("utf-8")
+    text = examples[name_or_path].read_text("utf-8")
     return parse_document(_parse_yaml(text, f"example {name_or_path!r}"),
                           f"example {name_or_path!r}")
 
@@ -693,23 +685,30 @@ def build(name_or_path: str) -> TraceResult | SoftmaxExample | GateExample | Arc
     return compute_trace(example) if isinstance(example, TraceSpec) else example
 
 
-def trace_model(model_path: Path, input_path: Path, target: str | None = None,
+def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None = None,
                 lr: float | None = None) -> TraceResult:
-    """The trace of a trained model on one input given in raw units (image, .npy or .csv)."""
-    from fcnn_cli.inputs import read_inputs
-    from fcnn_cli.store import load_model
+    """The trace of a trained model on one input in raw units: a file (image, one-row .npy
+    or .csv) or an array holding one example."""
+    from fcnn_cli.inputs import as_rows, iter_batches
 
-    model = load_model(model_path)
-    inputs = read_inputs([input_path], model)
-    if len(inputs) != 1:
-        raise FcnnError(f"{input_path} holds {len(inputs)} inputs; forward-trace follows one "
-                        "example: give a single image or a one-row .npy/.csv")
-    item = inputs[0]
+    if isinstance(given, np.ndarray):
+        rows, names, empty = as_rows(given, model, "the input"), ["the given array"], [False]
+    else:
+        batches = list(iter_batches([given], model, workers=1))
+        rows = np.concatenate([batch.x for batch in batches])
+        names = [name for batch in batches for name in batch.names]
+        empty = [flag for batch in batches for flag in batch.looked_empty]
+    if len(rows) != 1:
+        what = "the array" if isinstance(given, np.ndarray) else given
+        raise FcnnError(f"{what} holds {len(rows)} inputs; forward-trace follows one example: "
+                        "give a single image or a one-row .npy/.csv")
+    name, x_raw, looked_empty = names[0], rows, empty[0]
+    model_name = model.source or "the model"
     net = to_float64(model.network)
-    x = np.asarray(model.prepare(item.x.reshape(1, -1)), dtype=np.float64)
+    x = np.asarray(model.prepare(x_raw), dtype=np.float64)
     out = net.predict(x)[0]
-    header = [f"model {model_path} on {item.name}"]
-    if item.looked_empty:
+    header = [f"model {model_name} on {name}"]
+    if looked_empty:
         header.append("warning: the image looked empty (no ink found)")
     if model.class_names is not None:
         names = model.class_names
@@ -726,7 +725,7 @@ def trace_model(model_path: Path, input_path: Path, target: str | None = None,
         y[0, index] = 1.0
     else:
         if target is None:
-            raise FcnnError(f"{model_path} is a regression model: give --target with "
+            raise FcnnError(f"{model_name} is a regression model: give --target with "
                             f"{out.shape[0]} comma-separated numbers")
         values = [_number(v, "--target", "--target") for v in target.split(",")]
         if len(values) != out.shape[0]:

@@ -25,10 +25,11 @@ from fcnn_cli.data.sources import load_dataset
 from fcnn_cli.data.split import Splits, make_splits
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.metrics import in_chunks, one_hot
+from fcnn_cli.model import Model
 from fcnn_cli.nn import Network, make_optimizer, scheduled_lr
-from fcnn_cli.nn.epoch import DivergenceError, EpochStats, count_correct
+from fcnn_cli.nn.epoch import DivergenceError, EpochStats, RawInputs, count_correct
 from fcnn_cli.nn.fast import EpochRunner
-from fcnn_cli.store import Checkpoint, Model, load_checkpoint, save_checkpoint, save_model
+from fcnn_cli.store import Checkpoint, load_checkpoint, save_checkpoint, save_model
 
 HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
@@ -66,12 +67,21 @@ class Interrupted(FcnnError):
 
 @dataclass
 class Outcome:
+    """What a training run gives: the model (saved at `output`), its test loss and
+    accuracy (None without test data), the epoch that did best on validation."""
+
     model: Model
     output: Path
     test: dict[str, float] | None
     best_epoch: int
     stopped_early: bool
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def history(self) -> dict[str, np.ndarray]:
+        """One value per epoch: train_loss, train_accuracy, val_loss, val_accuracy, lr,
+        seconds."""
+        return self.model.history
 
 
 def prepare_files(output: Path, log: Path | None, fresh_log: bool) -> None:
@@ -135,6 +145,21 @@ def output_units(config: Config, splits: Splits) -> int:
 
 def targets(y: np.ndarray, units: int, classify: bool, dtype: np.dtype) -> np.ndarray:
     return one_hot(y, units, dtype) if classify else y.astype(dtype, copy=False)
+
+
+def training_inputs(splits: Splits, dtype: np.dtype) -> np.ndarray | RawInputs:
+    """The training inputs as the epoch runner takes them, in one copy.
+
+    Pixels stay as stored and are normalised a chunk at a time (a quarter of the memory,
+    and of the bytes each epoch gathers), giving the very numbers that normalising them
+    up front would; other data are normalised up front and converted once to `dtype`.
+    """
+    if splits.raw_train:
+        norm = splits.normalizer
+        return RawInputs(splits.x_train, norm.mean, norm.std, dtype)
+    if splits.x_train.dtype != dtype:
+        splits.x_train = splits.x_train.astype(dtype)
+    return splits.x_train
 
 
 def build_network(config: Config, n_inputs: int, rng: np.random.Generator) -> Network:
@@ -210,13 +235,11 @@ class Trainer:
         data = config.data
         dataset = load_dataset(data.dataset, data.path, data.label_column)
         self.splits = splits = make_splits(dataset, data.val_fraction, data.test_fraction,
-                                           config.seed, data.normalize)
+                                           config.seed, data.normalize, keep_raw=True)
         units = output_units(config, splits)
         self.classify = splits.class_names is not None
         dtype = np.dtype(config.model.dtype)
-        if splits.x_train.dtype != dtype:  # convert, keeping one copy of the training data
-            splits.x_train = splits.x_train.astype(dtype)
-        x = splits.x_train
+        x = training_inputs(splits, dtype)
         y = targets(splits.y_train, units, self.classify, dtype)
         self.y_val = targets(splits.y_val, units, self.classify, dtype)
         self.net = build_network(config, x.shape[1], np.random.default_rng(config.seed))
@@ -229,8 +252,10 @@ class Trainer:
             "val": len(splits.x_val), "test": len(splits.x_test),
             "resumed_at": (state.epoch + 1, state.batch) if resume else None,
         })
-        from fcnn_cli.threads import blas_threads
-        with blas_threads(config.training.threads) as problem, _StopSignals().installed() as stop:
+        from fcnn_cli.threads import blas_threads, default_threads
+        default = default_threads(self.net.sizes, config.training.batch_size)
+        with blas_threads(config.training.threads, default) as problem, \
+                _StopSignals().installed() as stop:
             if problem:
                 self.reporter.warn(problem)
             # Overflow shows up as a non-finite cost, which _loop reports as divergence.
@@ -240,7 +265,8 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._finish(state, stopped_early)
 
-    def _loop(self, x: np.ndarray, y: np.ndarray, state: LoopState, stop: _StopSignals) -> bool:
+    def _loop(self, x: np.ndarray | RawInputs, y: np.ndarray, state: LoopState,
+              stop: _StopSignals) -> bool:
         cfg = self.config.training
         shuffle_rng = np.random.default_rng([self.config.seed, 1])
         dropout_rng = np.random.default_rng([self.config.seed, 2])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
     from fcnn_cli.metrics import Report
     from fcnn_cli.training import EpochRow, Outcome
 
-_out = Console(highlight=False)
-_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False, emoji=False)  # ":name:" in a file name stays text
+_err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def warn(message: str) -> None:
@@ -196,8 +198,88 @@ def prediction_table(rows: list[tuple[str, list[tuple[str, float]], bool]]) -> N
     table.add_column("prediction")
     table.add_column("top classes (probability)", no_wrap=True)
     for name, top, empty in rows:
-        label = top[0][0] + (" (image looked empty)" if empty else "")
-        table.add_row(Text(name), Text(label), Text("  ".join(f"{c} {p:.3f}" for c, p in top)))
+        table.add_row(Text(name), Text(_label(top, empty)), Text(_top(top)))
+    _out.print(table)
+
+
+def _label(top: list[tuple[str, float]], empty: bool) -> str:
+    return top[0][0] + (" (image looked empty)" if empty else "")
+
+
+def _top(top: list[tuple[str, float]]) -> str:
+    return "  ".join(f"{c} {p:.3f}" for c, p in top)
+
+
+class PredictionOutput:
+    """`fcnn predict`'s results: a table, or past `table_rows` of them plain aligned lines,
+    printed as they come (rich takes seconds over a table of thousands of rows, and a
+    table shows nothing until the last row is in)."""
+
+    def __init__(self, table_rows: int = 100) -> None:
+        self.table_rows = table_rows
+        self.rows: list[tuple[str, list[tuple[str, float]], bool]] = []
+        self.width = 0  # of the input column, once streaming
+
+    def add(self, name: str, top: list[tuple[str, float]], empty: bool) -> None:
+        if not self.width:
+            self.rows.append((name, top, empty))
+            if len(self.rows) <= self.table_rows:
+                return
+            self.width = max(len("input"), *(len(row[0]) for row in self.rows))
+            self._line("input", "prediction", "top classes (probability)")
+            rows, self.rows = self.rows, []
+        else:
+            rows = [(name, top, empty)]
+        for row_name, row_top, row_empty in rows:
+            self._line(row_name, _label(row_top, row_empty), _top(row_top))
+
+    def close(self) -> None:
+        if not self.width:
+            prediction_table(self.rows)
+
+    def _line(self, name: str, label: str, top: str) -> None:
+        print(f"{name:<{self.width}}  {label:<10}  {top}")
+
+
+@contextlib.contextmanager
+def batch_progress(at_least: int = 256) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback (done, total) that draws a bar on stderr once a batch has
+    `at_least` inputs; short batches stay quiet (and never load rich.progress)."""
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if total < at_least:
+            return
+        if bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            bar = Progress(BarColumn(), MofNCompleteColumn(), TextColumn("inputs, ETA"),
+                           TimeRemainingColumn(), console=_err, transient=True)
+            bar.start()
+            bar.add_task("", total=total)
+        bar.update(bar.task_ids[0], completed=done)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def name_table(kind: str, rows: list[tuple[str, str]]) -> None:
+    """Names with a description each (`fcnn config list`)."""
+    table = Table(show_lines=False)
+    table.add_column(kind, no_wrap=True)
+    table.add_column("what it is")
+    for name, description in rows:
+        table.add_row(Text(name), Text(description))
     _out.print(table)
 
 

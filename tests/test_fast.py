@@ -9,7 +9,7 @@ import pytest
 
 import fcnn_cli.nn.fast as fast
 from fcnn_cli.nn import SGD, Adam, Network
-from fcnn_cli.nn.epoch import DivergenceError, EpochStats, run_epoch
+from fcnn_cli.nn.epoch import DivergenceError, EpochStats, RawInputs, run_epoch
 from fcnn_cli.nn.fast import EpochRunner
 
 # (sizes, activations, cost): every accelerated hidden activation and output/cost pair
@@ -339,3 +339,119 @@ def test_a_float64_network_trains_on_float32_data_like_the_reference():
     run_epoch(nets[1], SGD(0.1, 0.9), x, y, np.arange(30)[::-1], 8)
     assert {p.dtype for p in nets[0].params()} == {np.dtype(np.float64)}
     assert_close_lists(nets[0].params(), nets[1].params(), rtol=1e-12)
+
+
+# ---- raw (uint8) inputs, normalised as they are gathered --------------------------------
+NORMALISATIONS = {  # (offset, scale) as the data pipeline fits them
+    "scale": (np.zeros((), np.float32), np.full((), 255.0, np.float32)),
+    "standardize": (np.linspace(20, 90, 6, dtype=np.float32),
+                    np.linspace(30, 70, 6, dtype=np.float32)),
+}
+
+
+def make_pixels(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, (n, 6), dtype=np.uint8),
+            np.eye(4, dtype=np.float32)[rng.integers(0, 4, n)])
+
+
+def normalised_up_front(raw: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """What split.Normalizer gives: float32, minus offset, divided by scale, in that order."""
+    x = raw.astype(np.float32)
+    x -= offset
+    x /= scale
+    return x
+
+
+@pytest.mark.parametrize("kind", NORMALISATIONS)
+def test_raw_rows_are_the_numbers_the_pipeline_normalises_up_front(kind):
+    raw, _ = make_pixels(40)
+    offset, scale = NORMALISATIONS[kind]
+    inputs = RawInputs(raw, offset, scale)
+    rows = np.array([3, 0, 39, 3])
+    got = inputs[rows]
+    assert got.dtype == np.float32 and got.shape == (4, 6) and len(inputs) == 40
+    np.testing.assert_array_equal(got, normalised_up_front(raw, offset, scale)[rows])
+    wide = RawInputs(raw, offset, scale, np.float64)[rows]  # float32 numbers, widened
+    assert wide.dtype == np.float64
+    np.testing.assert_array_equal(wide, got.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", NORMALISATIONS)
+@pytest.mark.parametrize("name", ["momentum", "adam+l2"])
+def test_raw_inputs_train_bit_identical_to_inputs_normalised_up_front(monkeypatch, name, kind,
+                                                                        dtype):
+    # Chunks of 3 batches of 8, so the epoch crosses chunk edges and ends on a short batch.
+    monkeypatch.setattr(fast, "CHUNK_BYTES", 3 * 8 * 6 * np.dtype(dtype).itemsize)
+    raw, y = make_pixels(61)
+    y = y.astype(dtype)
+    offset, scale = NORMALISATIONS[kind]
+    ready = normalised_up_front(raw, offset, scale).astype(dtype)
+    perm = np.random.default_rng(2).permutation(61)
+    results = []
+    for x in (ready, RawInputs(raw, offset, scale, dtype)):
+        net = make_net([6, 9, 4], ["relu", "softmax"], "log-likelihood", dtype, [0.2, 0.0])
+        stats = EpochRunner(net, OPTIMIZERS[name](), 8).run(
+            x, y, perm, dropout_rng=np.random.default_rng(3))
+        results.append((net.params(), stats))
+    (got, got_stats), (want, want_stats) = results[1], results[0]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert got_stats == want_stats
+
+
+@pytest.mark.parametrize("kind", NORMALISATIONS)
+def test_raw_inputs_end_the_epoch_with_the_weights_of_the_reference_loop(kind):
+    raw, y = make_pixels(70)
+    inputs = RawInputs(raw, *NORMALISATIONS[kind])
+    perm = np.random.default_rng(4).permutation(70)
+    nets = [make_net([6, 9, 7, 4], ["relu", "tanh", "softmax"], "log-likelihood")
+            for _ in range(2)]
+    fast_stats = EpochRunner(nets[0], SGD(0.05, 0.9), 16).run(inputs, y, perm)
+    ref_stats = run_epoch(nets[1], SGD(0.05, 0.9), inputs, y, perm, 16)
+    assert_close_lists(nets[0].params(), nets[1].params(), rtol=1e-4)
+    assert (fast_stats.correct, fast_stats.seen) == (ref_stats.correct, ref_stats.seen)
+    assert fast_stats.cost == pytest.approx(ref_stats.cost, rel=1e-5)
+
+
+def test_raw_inputs_resume_at_a_batch_bit_identical(monkeypatch):
+    monkeypatch.setattr(fast, "CHUNK_BYTES", 2 * 8 * 6 * 4)
+    raw, y = make_pixels(77)
+    inputs = RawInputs(raw, *NORMALISATIONS["standardize"])
+    perm = np.random.default_rng(5).permutation(77)
+    whole = make_net([6, 9, 4], ["relu", "softmax"], "log-likelihood")
+    EpochRunner(whole, SGD(0.1, 0.9), 8).run(inputs, y, perm)
+    net, opt = make_net([6, 9, 4], ["relu", "softmax"], "log-likelihood"), SGD(0.1, 0.9)
+    first = EpochRunner(net, opt, 8).run(inputs, y, perm, on_batch=lambda i, n, s: i < 5)
+    EpochRunner(net, opt, 8).run(inputs, y, perm, start_batch=5, stats=first)
+    for a, b in zip(net.params(), whole.params()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_float32_step_on_raw_inputs_makes_no_float64_array(monkeypatch):
+    detector = Float64Detector()
+    monkeypatch.setattr(fast, "np", detector)
+    raw, y = make_pixels(20)
+    net = make_net([6, 9, 4], ["relu", "softmax"], "log-likelihood")
+    EpochRunner(net, SGD(0.1), 8).run(RawInputs(raw, *NORMALISATIONS["standardize"]), y,
+                                      np.arange(20))
+    assert detector.seen == []
+
+
+def test_raw_inputs_must_be_rows():
+    with pytest.raises(ValueError, match=r"\(N, I\)"):
+        RawInputs(np.zeros((2, 3, 3), np.uint8), np.zeros(()), np.ones(()))
+
+
+@pytest.mark.parametrize(("sizes", "batch", "cores", "threads"), [
+    ([784, 128, 10], 64, 2, 1),             # workload A: small products, one thread
+    ([784, 30, 10], 10, 8, 1),              # workload C
+    ([784, 256, 10], 128, 2, 2),            # from here on every core
+    ([784, 800, 800, 10], 128, 16, 16),     # workload B
+    ([784, 800, 800, 10], 128, 0, 1),       # never fewer than one
+])
+def test_small_networks_default_to_one_blas_thread(sizes, batch, cores, threads):
+    from fcnn_cli.threads import default_threads
+
+    assert default_threads(sizes, batch, cores) == threads

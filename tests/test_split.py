@@ -149,3 +149,32 @@ def test_at_most_one_float32_copy_of_the_training_data(normalize: str) -> None:
         tracemalloc.stop()
     assert splits.x_train.nbytes + splits.x_val.nbytes == one_copy
     assert peak < 1.5 * one_copy
+
+
+@pytest.mark.parametrize("normalize", ["scale", "standardize", "none"])
+def test_keep_raw_leaves_pixels_as_stored_in_a_quarter_of_the_memory(normalize: str) -> None:
+    rng = np.random.default_rng(0)
+    ds = Dataset("big", rng.integers(0, 256, (12000, 28, 28), dtype=np.uint8),
+                 rng.integers(0, 10, 12000).astype(np.int64), None, None,
+                 [str(k) for k in range(10)], (28, 28), 255.0)
+    tracemalloc.start()
+    try:
+        raw = make_splits(ds, 0.1, 0.0, seed=0, normalize=normalize, keep_raw=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    ready = make_splits(ds, 0.1, 0.0, seed=0, normalize=normalize)
+    assert raw.raw_train and not ready.raw_train
+    assert raw.x_train.dtype == np.uint8 and raw.x_train.shape == (10800, 784)
+    # less than one float32 copy of the training part: only the fit's chunks and the uint8 rows
+    assert peak < 10800 * 784 * 4
+    # the normaliser turns the kept rows into exactly the inputs it would have made
+    np.testing.assert_array_equal(raw.normalizer(raw.x_train), ready.x_train)
+    for part in ("x_val", "x_test", "y_train", "y_val"):
+        np.testing.assert_array_equal(getattr(raw, part), getattr(ready, part))
+
+
+def test_keep_raw_normalises_features_that_are_not_pixels() -> None:
+    splits = make_splits(_classes((6, 4)), 0.2, 0.0, seed=0, normalize="scale", keep_raw=True)
+    assert not splits.raw_train and splits.x_train.dtype == np.float32
+    assert splits.x_train.max() == 1.0

@@ -139,7 +139,7 @@ def test_a_missing_trace_file_exits_2(tmp_path: Path) -> None:
     (["no-such-example"], "unknown example"),
     ([], "give an example name or a trace file"),
     (["mlp-2-3-1", "--format", "xml"], "--format 'xml'"),
-    (["--input", "x.npy"], "--model MODEL.h5 and --input"),
+    (["--input", "x.npy"], "--model MODEL and --input"),
     (["mlp-2-3-1", "--target", "3"], "--target and --lr go with --model"),
 ])
 def test_bad_usage_exits_2_with_one_line(args: list[str], message: str) -> None:

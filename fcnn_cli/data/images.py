@@ -12,17 +12,29 @@ picture is brought to that form step by step (DESIGN.md §8):
 4. strokes thickened when shrinking to 20 px would make them thinner than MNIST's;
 5. resized into the 20 px box and shifted (by slicing, no wrap-around) so the centre
    of mass sits at the centre; other input shapes scale the 20/28 box proportionally.
+
+Speed: a folder of pictures goes through here one file at a time, so the fixed cost of
+each NumPy call matters more than the arithmetic. The helpers below compute exactly
+what np.median, np.percentile, Pillow's MedianFilter and a plain Otsu give (the same
+values, bit for bit: tests/test_images_exact.py holds them to that) with fewer and
+cheaper array passes, and what pictures of one size share (the border's geometry, the
+background of a blank canvas) is worked out once.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import stat
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fcnn_cli.errors import FcnnError
 
@@ -47,7 +59,7 @@ class PreparedImage:
 def load_image(path: str | Path, input_shape: tuple[int, ...] = (28, 28),
                pixel_max: float = 255.0) -> PreparedImage:
     """Read an image file and prepare it as MNIST prepared its digits (see module doc)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     height, width = _field_shape(input_shape, path)
     gray = _read_gray(path)
     ink = _ink_on_black(gray)
@@ -66,6 +78,20 @@ def load_image(path: str | Path, input_shape: tuple[int, ...] = (28, 28),
     return PreparedImage(pixels.astype(np.float32), looked_empty=False)
 
 
+def prepare_images(paths: Sequence[str | Path], input_shape: tuple[int, ...],
+                   pixel_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """Many files at once, for a worker process: (pixels (n, prod(input_shape)) float32,
+    looked_empty (n,) bool), row i exactly load_image(paths[i], ...).pixels flattened.
+    The first unreadable file raises its FcnnError, as load_image would."""
+    pixels = np.empty((len(paths), math.prod(input_shape)), np.float32)
+    looked_empty = np.zeros(len(paths), bool)
+    for row, path in enumerate(paths):
+        prepared = load_image(path, input_shape, pixel_max)
+        pixels[row] = prepared.pixels.reshape(-1)
+        looked_empty[row] = prepared.looked_empty
+    return pixels, looked_empty
+
+
 def _field_shape(input_shape: tuple[int, ...], path: Path) -> tuple[int, int]:
     """(height, width) of the model's input; a flat input of n×n values counts as n×n."""
     if len(input_shape) == 2:
@@ -81,12 +107,7 @@ def _field_shape(input_shape: tuple[int, ...], path: Path) -> tuple[int, int]:
 
 def _read_gray(path: Path) -> np.ndarray:
     """The picture as float32 gray levels 0..255 (white 255), longer side at most ~WORK_SIDE."""
-    if not path.exists():
-        raise FcnnError(f"{path}: image file not found")
-    if not path.is_file():
-        raise FcnnError(f"{path}: not a file; give an image file (.png, .jpg, .gif, .bmp)")
-    if path.stat().st_size == 0:
-        raise FcnnError(f"{path}: the file is empty (0 bytes), not an image")
+    _check_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -94,7 +115,10 @@ def _read_gray(path: Path) -> np.ndarray:
                 _check_size(image.size, path)
                 image.draft(None, (WORK_SIDE, WORK_SIDE))  # JPEG only: decode at 1/2..1/8 size
                 image.load()
-                gray = _to_gray(ImageOps.exif_transpose(image), path)
+                ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of a photo
+                gray = _to_gray(image, path)
+                # (while the file is open: gray may be the opened image itself)
+                return _as_array(gray)
     except UnidentifiedImageError:
         raise FcnnError(f"{path}: not an image Pillow can read; "
                         "give a PNG, JPEG, GIF or BMP file") from None
@@ -103,10 +127,31 @@ def _read_gray(path: Path) -> np.ndarray:
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise FcnnError(f"{path}: the image data is truncated or corrupt ({error}); "
                         "save or copy the image again") from None
+
+
+def _as_array(gray: Image.Image) -> np.ndarray:
+    """Gray levels as float32, a large picture box-averaged down to about WORK_SIDE first."""
     longer = max(gray.size)
     if longer > WORK_SIDE:  # box-average early: every later step is then cheap
         gray = gray.reduce(math.ceil(longer / WORK_SIDE))
     return np.asarray(gray, dtype=np.float32)
+
+
+def _check_file(path: Path) -> None:
+    """Nothing for a non-empty regular file; otherwise the FcnnError that says what it is."""
+    try:
+        status: os.stat_result | None = path.stat()  # one system call for a good file
+    except (OSError, ValueError):
+        status = None
+    if status is None or not stat.S_ISREG(status.st_mode):
+        # the reason, by pathlib's rules (which errors mean "not found" varies by version)
+        if not path.exists():
+            raise FcnnError(f"{path}: image file not found")
+        if not path.is_file():
+            raise FcnnError(f"{path}: not a file; give an image file (.png, .jpg, .gif, .bmp)")
+        status = path.stat()
+    if status.st_size == 0:
+        raise FcnnError(f"{path}: the file is empty (0 bytes), not an image")
 
 
 def _check_size(size: tuple[int, int], path: Path) -> None:
@@ -132,6 +177,8 @@ def _to_gray(image: Image.Image, path: Path) -> Image.Image:
         with_alpha = image.convert("RGBA").convert("LA")
         white = Image.new("L", image.size, 255)
         return Image.composite(with_alpha.getchannel("L"), white, with_alpha.getchannel("A"))
+    if mode == "L":
+        return image  # already gray (convert would only copy it)
     try:
         return image.convert("L")
     except ValueError:
@@ -146,95 +193,310 @@ def _ink_on_black(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     """The cropped ink (0 background .. 255 ink) and its stroke width in pixels, or None
     when the picture holds no ink."""
     height, width = gray.shape
-    ring = max(1, round(0.02 * min(height, width)))
-    on_border = np.ones(gray.shape, bool)
-    on_border[ring:-ring, ring:-ring] = False
-    background_level = float(np.median(gray[on_border]))
+    geometry = _geometry(height, width)
+    on_border = gray.take(geometry.border)  # what gray[border mask] gives, in the same order
+    middle = _middle(on_border)
+    background_level = _median(on_border, middle)
     light_background = background_level > (float(gray.min()) + float(gray.max())) / 2
-    background, noise = _border_plane(gray, on_border)
-    ink = np.maximum(background - gray if light_background else gray - background, 0.0)
+    ink, noise = _minus_border_plane(gray, on_border, middle, geometry, light_background)
 
-    smooth = _median3(ink) if min(height, width) >= MEDIAN_MIN_SIDE else ink
+    ink_levels = np.clip(ink, 0, 255).astype(np.uint8)  # Otsu's histogram takes whole levels
+    smooth, levels = ink, ink_levels
+    if min(height, width) >= MEDIAN_MIN_SIDE:
+        smooth = levels = _median3(ink_levels)
     if smooth.max() < EMPTY_CONTRAST:
-        smooth = ink  # strokes only a pixel wide do not survive the median: use them as they are
-        if ink.max() < EMPTY_CONTRAST:
+        if smooth is ink or ink.max() < EMPTY_CONTRAST:
             return None
-    threshold = _otsu(smooth)
-    mask = smooth > threshold
+        # strokes only a pixel wide do not survive the median: use them as they are
+        smooth, levels = ink, ink_levels
+    threshold = _otsu(levels)
+    # the filtered levels are whole numbers, and so is the threshold: compare as integers
+    mask = smooth > (int(threshold) if smooth is levels else threshold)
 
     # paper grain and JPEG noise (at least half a gray level: the plane's rounding), never ink
     floor = min(max(3.0 * noise, 0.5), 0.5 * threshold)
-    full = max(float(np.percentile(ink[mask], 90)), floor + 1.0)
-    stretched = np.clip((ink - floor) * (255.0 / (full - floor)), 0.0, 255.0).astype(np.float32)
+    full = max(_percentile(ink[mask], 90), floor + 1.0)
 
-    top, bottom, left, right = _bounding_box(mask)
+    top, bottom = _true_span(mask.any(axis=1))
+    left, right = _true_span(mask.any(axis=0))
     margin = 2 + round(0.01 * max(height, width))  # take back the anti-aliased edge of the box
     top, left = max(top - margin, 0), max(left - margin, 0)
     bottom, right = min(bottom + margin, height), min(right + margin, width)
-    region = stretched[top:bottom, left:right]
-    if not (region > 0).any():
+    # the stretch is per pixel, so only the box around the ink needs it
+    region = ink[top:bottom, left:right] - floor
+    region *= 255.0 / (full - floor)
+    np.clip(region, 0.0, 255.0, out=region)
+    inked = region > 0
+    if not inked.any():
         return None
-    t, b, lft, rgt = _bounding_box(region > 0)
-    crop = region[t:b, lft:rgt]
-    return crop, _stroke_width(mask[top:bottom, left:right][t:b, lft:rgt])
+    t, b = _true_span(inked.any(axis=1))
+    lft, rgt = _true_span(inked.any(axis=0))
+    rows, cols = slice(top + t, top + b), slice(left + lft, left + rgt)
+    return region[t:b, lft:rgt], _stroke_width(mask[rows, cols])
 
 
-def _border_plane(gray: np.ndarray, on_border: np.ndarray) -> tuple[np.ndarray, float]:
-    """The background as a plane a + b·row + c·column fitted to the border pixels (a photo's
-    uneven light), and the spread of the border around it (the noise level).
+def _true_span(flags: np.ndarray) -> tuple[int, int]:
+    """(first, last + 1) of the True entries of a 1-D array."""
+    where = np.flatnonzero(flags)
+    return int(where[0]), int(where[-1]) + 1
 
-    Pixels far from the median, then far from the first plane, are left out of the
-    fit, so ink that touches the border does not tilt it.
-    """
+
+@dataclass(frozen=True, eq=False)
+class _Geometry:
+    """What every picture of one size shares (read-only arrays)."""
+
+    border: np.ndarray  # the border ring's flat indices, in row-major order
+    design: np.ndarray  # the plane fit's [1, row, column] for each border pixel, float64
+    every_row: np.ndarray  # 0..height-1 as a float32 column
+    every_col: np.ndarray  # 0..width-1 as a float32 row
+
+
+@functools.lru_cache(maxsize=16)
+def _geometry(height: int, width: int) -> _Geometry:
+    ring = max(1, round(0.02 * min(height, width)))  # the border: 2% of the shorter side
+    on_border = np.ones((height, width), bool)
+    on_border[ring:-ring, ring:-ring] = False
     rows, cols = np.nonzero(on_border)
-    values = gray[on_border].astype(np.float64)
-    design = np.column_stack([np.ones(len(rows)), rows, cols]).astype(np.float64)
-    residual = values - np.median(values)
-    for _ in range(2):
-        keep = np.abs(residual) <= 3.0 * _robust_spread(residual) + 1.0
-        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+    geometry = _Geometry(
+        border=np.flatnonzero(on_border),
+        design=np.column_stack([np.ones(len(rows)), rows, cols]).astype(np.float64),
+        every_row=np.arange(height, dtype=np.float32)[:, None],
+        every_col=np.arange(width, dtype=np.float32)[None, :])
+    for array in (geometry.border, geometry.design, geometry.every_row, geometry.every_col):
+        array.flags.writeable = False
+    return geometry
+
+
+def _minus_border_plane(gray: np.ndarray, on_border: np.ndarray, middle: _Middle | None,
+                        geometry: _Geometry, light_background: bool) -> tuple[np.ndarray, float]:
+    """The ink: how far each pixel is from the background (darker on a light background,
+    lighter on a dark one; never below 0), and the noise level of the background."""
+    if middle is not None and middle.lowest == middle.highest and (
+            middle.lowest != 0 or not np.signbit(on_border).any()):  # (0.0 and -0.0 differ)
+        # one value all round (a drawing on a blank canvas): pictures of this size and
+        # paper share the background, so it is worked out once
+        height, width = gray.shape
+        background, noise = _blank_border_background(height, width, on_border[:1].tobytes())
+    else:
+        coef, noise = _fit_border_plane(on_border, middle, geometry.design)
+        background = _plane(coef, geometry)
+    ink = background - gray if light_background else gray - background
+    np.maximum(ink, 0.0, out=ink)
+    return ink, noise
+
+
+def _plane(coef: np.ndarray, geometry: _Geometry) -> np.ndarray:
+    """a + b·row + c·column at every pixel, in float64 and then stored as float32."""
+    plane = np.empty((geometry.every_row.size, geometry.every_col.size), np.float32)
+    # the float64 sum rounded as it is stored: one rounding, as astype(np.float32) does
+    np.add(coef[0] + coef[1] * geometry.every_row, coef[2] * geometry.every_col, out=plane)
+    return plane
+
+
+@functools.lru_cache(maxsize=8)
+def _blank_border_background(height: int, width: int,
+                             pixel: bytes) -> tuple[np.ndarray, float]:
+    """The background plane and noise level for a border of one float32 value (`pixel`,
+    as bytes, so that -0.0 is not 0.0): the same steps on the same numbers as for any
+    other border, so the same result. The plane is read-only."""
+    geometry = _geometry(height, width)
+    on_border = np.full(len(geometry.border), np.frombuffer(pixel, np.float32)[0])
+    coef, noise = _fit_border_plane(on_border, _middle(on_border), geometry.design)
+    plane = _plane(coef, geometry)
+    plane.flags.writeable = False
+    return plane, noise
+
+
+def _fit_border_plane(on_border: np.ndarray, middle: _Middle | None,
+                      design: np.ndarray) -> tuple[np.ndarray, float]:
+    """The background as a plane a + b·row + c·column fitted to the border pixels (a photo's
+    uneven light), as its coefficients (a, b, c), and the spread of the border around it
+    (the noise level).
+
+    Pixels far from the median, then far from the first plane, are left out of the fit,
+    so ink that touches the border does not tilt it.
+    """
+    values = on_border.astype(np.float64)
+    if middle is None:  # a NaN on the border: NumPy's own rules throughout
+        residual = values - _median(values)
+        spread = _robust_spread(residual)
+    else:
+        # widening to float64 and then subtracting one number both keep the order, so the
+        # middle float32 values give np.median of both without sorting again
+        centre = _mean_of_middle(float(middle.low), float(middle.high), middle.odd)
+        residual = values - centre
+        spread = _robust_spread(residual, _mean_of_middle(
+            float(middle.low) - centre, float(middle.high) - centre, middle.odd))
+    fitted: np.ndarray | None = None  # the pixels the last fit used
+    kept_all = False
+    for attempt in range(2):
+        keep = np.abs(residual) <= 3.0 * spread + 1.0
+        if fitted is not None and np.array_equal(keep, fitted):
+            break  # the same pixels again: the same fit (lstsq is deterministic), residual, spread
+        fitted, kept_all = keep, bool(keep.all())  # all kept, usually: no copies needed
+        coef = np.linalg.lstsq(design if kept_all else design[keep],
+                               values if kept_all else values[keep], rcond=None)[0]
         residual = values - design @ coef
-    every_row = np.arange(gray.shape[0], dtype=np.float32)[:, None]
-    every_col = np.arange(gray.shape[1], dtype=np.float32)[None, :]
-    plane = coef[0] + coef[1] * every_row + coef[2] * every_col
-    return plane.astype(np.float32), _robust_spread(residual[keep])
+        if attempt == 0 or kept_all:  # the next round needs it, or it is the noise below
+            spread = _robust_spread(residual)
+    return coef, spread if kept_all else _robust_spread(residual[keep])
 
 
-def _robust_spread(values: np.ndarray) -> float:
-    """The standard deviation of normal noise, estimated from the median absolute deviation."""
-    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+def _robust_spread(values: np.ndarray, centre: float | None = None) -> float:
+    """The standard deviation of normal noise, estimated from the median absolute deviation
+    (about `centre`, the median of `values`, when the caller knows it already)."""
+    if centre is None:
+        centre = _median(values)
+    deviation = np.abs(values - centre)
+    return 1.4826 * _median(deviation, _middle(deviation, scratch=True))
 
 
-def _median3(values: np.ndarray) -> np.ndarray:
-    as_bytes = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
-    return np.asarray(as_bytes.filter(ImageFilter.MedianFilter(3)), dtype=np.float32)
+# --- np.median and np.percentile, exactly, for small 1-D float arrays ---------------------
 
 
-def _otsu(values: np.ndarray) -> float:
-    """Otsu's threshold: the level that best separates two classes of values (0..255)."""
-    histogram = np.bincount(np.clip(values, 0, 255).astype(np.uint8).ravel(), minlength=256)
-    weight = np.cumsum(histogram).astype(np.float64)  # pixels at or below each level
+_Real = TypeVar("_Real", float, np.floating)
+
+
+@dataclass
+class _Middle:
+    """The middle value of a sorted array, or the two middle values of an even count, and
+    its extremes."""
+
+    low: np.floating
+    high: np.floating  # the same as low for an odd count
+    odd: bool
+    lowest: np.floating
+    highest: np.floating
+
+
+def _middle(values: np.ndarray, scratch: bool = False) -> _Middle | None:
+    """The middle of np.median's partition (its kth, plus the minimum; partitioned values
+    are order statistics, so the middle comes out the same), in place when `values` is
+    a `scratch` array; None for an empty array or one holding a NaN, where np.median
+    itself should answer."""
+    size = values.size
+    if size == 0:
+        return None
+    half = size // 2
+    odd = bool(size % 2)
+    part = values if scratch else values.copy()
+    part.partition([0, half, -1] if odd else [0, half - 1, half, -1])  # a NaN sorts last
+    if np.isnan(part[-1]):
+        return None
+    return _Middle(part[half] if odd else part[half - 1], part[half], odd, part[0], part[-1])
+
+
+def _mean_of_middle(low: _Real, high: _Real, odd: bool) -> _Real:
+    """np.median's mean of the middle values: their sum in their own float type, halved."""
+    return low if odd else (low + high) / 2
+
+
+def _median(values: np.ndarray, middle: _Middle | None = None) -> float:
+    """float(np.median(values)) of a 1-D float array, bit for bit (np.median's own overhead
+    is several times the work on a border's few hundred pixels)."""
+    if middle is None:
+        middle = _middle(values)
+    if middle is None:
+        return float(np.median(values))  # empty or NaN: NumPy's answer, and its warning
+    return float(_mean_of_middle(middle.low, middle.high, middle.odd))
+
+
+def _percentile(values: np.ndarray, q: int) -> float:
+    """float(np.percentile(values, q)) of a 1-D float32 array, NumPy's 'linear' method
+    done by hand: the same partition and the same float32 interpolation."""
+    size = values.size
+    if size == 0 or values.dtype != np.float32 or not _PERCENTILE_IN_FLOAT32:
+        return float(np.percentile(values, q))
+    virtual = (size - 1) * (q / 100)
+    below = math.floor(virtual)
+    above = below + 1
+    if virtual >= size - 1:  # the top: NumPy takes the last value for both
+        below = above = -1
+    part = np.partition(values, sorted({0, -1, below, above}))
+    if np.isnan(part[-1]):
+        return float(part[-1])
+    low, high = part[below], part[above]
+    gamma = virtual - below
+    difference = high - low
+    # np.lib's _lerp: from the nearer end, the weight cast to float32 (a weak Python float)
+    if gamma >= 0.5:
+        return float(high - difference * np.float32(1 - gamma))
+    return float(low + difference * np.float32(gamma))
+
+
+# NumPy 2's np.percentile of float32 data with a Python number q interpolates in float32
+# (NEP 50); older NumPy does it in float64, and there np.percentile is used as it is.
+_PERCENTILE_IN_FLOAT32 = int(np.__version__.split(".")[0]) >= 2
+
+
+def _median3(levels: np.ndarray) -> np.ndarray:
+    """3×3 median of uint8 levels, edges repeated: what Pillow's ImageFilter.MedianFilter(3)
+    gives, from a few min/max passes (a rank filter per pixel costs ~10× more).
+
+    Each column of three is sorted first; the median of the nine is then the median of
+    (the largest column minimum, the median of the column medians, the smallest column
+    maximum), a known exact identity for 3×3 windows. The passes run over the padded
+    picture as one flat run (neighbours in a row are ±1 apart, in a column ±a row), so
+    each is one contiguous array operation; what lands in the padding is thrown away.
+    """
+    height, width = levels.shape
+    stride = width + 2
+    padded = np.empty((height + 2, stride), np.uint8)
+    padded[1:-1, 1:-1] = levels
+    padded[0, 1:-1], padded[-1, 1:-1] = levels[0], levels[-1]
+    padded[:, 0], padded[:, -1] = padded[:, 1], padded[:, -2]
+    flat = padded.ravel()
+    up, centre, down = flat[:-2 * stride], flat[stride:-stride], flat[2 * stride:]
+    low, high = np.minimum(up, centre), np.maximum(up, centre)
+    middle = np.maximum(low, np.minimum(high, down))
+    low, high = np.minimum(low, down), np.maximum(high, down)
+    low = np.maximum(np.maximum(low[:-2], low[1:-1]), low[2:])
+    high = np.minimum(np.minimum(high[:-2], high[1:-1]), high[2:])
+    middle = _median_of_three(middle[:-2], middle[1:-1], middle[2:])
+    median = np.empty(height * stride, np.uint8)  # position i·stride + j holds pixel (i, j)
+    median[:-2] = _median_of_three(low, middle, high)
+    return median.reshape(height, stride)[:, :width]
+
+
+def _median_of_three(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+
+
+def _otsu(levels: np.ndarray) -> float:
+    """Otsu's threshold: the level that best separates two classes of uint8 levels."""
+    # bincount widens its input to 64-bit integers first: give it only the inked levels and
+    # count the background (level 0, most of a picture) by subtraction
+    inked = levels[levels > 0]
+    histogram = np.bincount(inked, minlength=256)
+    histogram[0] = levels.size - inked.size
+    weight = np.cumsum(histogram, dtype=np.float64)  # pixels at or below each level (exact)
     total = weight[-1]
-    moment = np.cumsum(histogram * np.arange(256, dtype=np.float64))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_low = moment / weight
-        mean_high = (moment[-1] - moment) / (total - weight)
-        between = weight * (total - weight) * (mean_low - mean_high) ** 2
-    return float(np.nanargmax(np.nan_to_num(between, nan=-1.0)))
+    # only levels with pixels on both sides are candidates (elsewhere a class is empty and
+    # the formula gives NaN, which never wins): from the lowest used level to below the top
+    used = np.flatnonzero(histogram)
+    first, last = int(used[0]), int(used[-1])
+    if first == last:
+        return 0.0  # one level only: no level separates anything
+    moment = np.cumsum(histogram * _LEVELS)
+    weight_low, moment_low = weight[first:last], moment[first:last]
+    weight_high = total - weight_low
+    mean_low = moment_low / weight_low
+    mean_high = (moment[-1] - moment_low) / weight_high
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(first + np.argmax(between))  # the first best, as np.nanargmax takes it
 
 
-def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the True cells, as slice bounds."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+_LEVELS = np.arange(256, dtype=np.float64)
 
 
 def _stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width: area over half the outline (a stroke of length L and width w
     has area L·w and an outline of about 2·L)."""
-    padded = np.pad(mask, 1).astype(np.int8)
-    outline = np.abs(np.diff(padded, axis=0)).sum() + np.abs(np.diff(padded, axis=1)).sum()
-    return 2.0 * float(mask.sum()) / max(float(outline), 1.0)
+    # the outline counts every change between neighbours, the edges of the mask included
+    outline = (np.count_nonzero(mask[1:] != mask[:-1]) + np.count_nonzero(mask[0])
+               + np.count_nonzero(mask[-1]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
+               + np.count_nonzero(mask[:, 0]) + np.count_nonzero(mask[:, -1]))
+    return 2.0 * float(np.count_nonzero(mask)) / max(float(outline), 1.0)
 
 
 # --- 4., 5. strokes, size, centre -------------------------------------------------------
@@ -247,18 +509,20 @@ def _thicken(crop: np.ndarray, width: float, target: float) -> np.ndarray:
     size = 2 * round((target - width) / 2) + 1  # odd: the filter stays centred
     if size < 3:
         return crop
-    grown = np.pad(crop, size // 2)  # room for the strokes that grow past the box
+    # room for the strokes that grow past the box (size // 2) and for each running max's
+    # window (size // 2 again), zeros all round, set up once for both axes
+    pad = 2 * (size // 2)
+    grown = np.zeros((crop.shape[0] + 2 * pad, crop.shape[1] + 2 * pad), np.float32)
+    grown[pad:pad + crop.shape[0], pad:pad + crop.shape[1]] = crop
     for axis in (0, 1):
         grown = _window_max(grown, size, axis)
     return grown
 
 
 def _window_max(values: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """Centred running maximum over `size` cells along `axis`, zero beyond the edges;
-    window doubling makes it log(size) array operations."""
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (size // 2, size - 1 - size // 2)
-    result = np.pad(values, pad)
+    """Running maximum over `size` cells along `axis`, as many cells shorter: a zero-padded
+    array gives the centred running max; window doubling makes it log(size) operations."""
+    result = values
     span = 1
     while span < size:
         step = min(span, size - span)

@@ -19,7 +19,6 @@ import hashlib
 import os
 import re
 import tempfile
-import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ import numpy as np
 
 from fcnn_cli.errors import FcnnError, did_you_mean
 
+from . import IMAGE_SUFFIXES
 from .idx import read_idx
 
 
@@ -105,7 +105,6 @@ IDX_SOURCES: dict[str, IdxSource] = {
 }
 
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "digits", "xor")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_ROOT = _PACKAGE_DIR.parents[1]
 _DOWNLOAD_TIMEOUT_S = 60
@@ -184,6 +183,8 @@ def find_idx_folder(name: str) -> Path:
 
 def fetch_url(url: str) -> bytes:
     """The bytes at `url` (the one place that touches the network; tests replace it)."""
+    import urllib.request  # not at start-up: it pulls in http, ssl and email
+
     request = urllib.request.Request(url, headers={"User-Agent": "fcnn"})
     with urllib.request.urlopen(request, timeout=_DOWNLOAD_TIMEOUT_S) as response:
         return response.read()

@@ -4,19 +4,23 @@ Every normalisation is the same formula, x_norm = (x - mean) / std, so a model
 stores two arrays and predict applies them without knowing which kind made them.
 Statistics are computed in chunks of rows and the normalised training set is
 written straight into its one float32 array: at most one float32 copy of the
-training data is ever alive.
+training data is ever alive. With `keep_raw`, integer pixels are not converted at
+all: the training part stays in its stored type (uint8: a quarter of float32's
+memory), and the epoch runner normalises each batch with the same arithmetic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fcnn_cli.errors import FcnnError
 
-from .sources import Dataset
+if TYPE_CHECKING:  # a model's Normalizer is needed at start-up, the dataset loaders are not
+    from .sources import Dataset
 
 NORMALIZATIONS = ("scale", "standardize", "none")
 _CHUNK_ROWS = 2048  # rows per chunk: ~13 MB of float64 for 28×28 inputs
@@ -80,7 +84,11 @@ class Normalizer:
 
 @dataclass
 class Splits:
-    """Normalised (N, I) float32 inputs for each part; labels as in the Dataset."""
+    """Normalised (N, I) float32 inputs for each part; labels as in the Dataset.
+
+    With `raw_train`, `x_train` holds the training rows as stored instead, flattened to
+    (N, I) (uint8 pixels), and `normalizer(x_train)` gives the float32 inputs.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -92,16 +100,20 @@ class Splits:
     class_names: list[str] | None
     input_shape: tuple[int, ...]
     pixel_max: float | None
+    raw_train: bool = False
 
 
 def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: int,
-                normalize: str) -> Splits:
+                normalize: str, keep_raw: bool = False) -> Splits:
     """Split `ds` into train/val/test and normalise all three with statistics of train.
 
     The official test split, when there is one, is the test set (test_fraction is then
     ignored); otherwise `test_fraction` of the examples are held out as test. Validation
     is `val_fraction` of the training examples. Both are stratified by class, and the
     same seed always gives the same split.
+
+    keep_raw: leave the training part unnormalised when it is small integers (pixels),
+    flattened, with `raw_train` set; other data are normalised as usual.
     """
     for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0.0 <= value < 1.0:
@@ -118,7 +130,12 @@ def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: in
     every_row = len(train_rows) == len(ds.x_train)
     train_sel = None if every_row else train_rows  # no gather when train is everything
     normalizer = Normalizer.fit(normalize, ds.x_train, ds.pixel_max, train_sel)
-    x_train = normalizer.transform_rows(ds.x_train, train_sel)
+    raw_train = keep_raw and is_raw_pixels(ds.x_train)
+    if raw_train:
+        flat = ds.x_train.reshape(len(ds.x_train), -1)
+        x_train = flat if train_sel is None else flat[train_sel]  # uint8: 1/4 of float32
+    else:
+        x_train = normalizer.transform_rows(ds.x_train, train_sel)
     if ds.x_test is not None:
         assert ds.y_test is not None
         x_test, y_test = normalizer(ds.x_test), ds.y_test
@@ -129,8 +146,14 @@ def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: in
         x_val=normalizer.transform_rows(ds.x_train, val_rows), y_val=ds.y_train[val_rows],
         x_test=x_test, y_test=y_test,
         normalizer=normalizer, class_names=ds.class_names, input_shape=ds.input_shape,
-        pixel_max=ds.pixel_max,
+        pixel_max=ds.pixel_max, raw_train=raw_train,
     )
+
+
+def is_raw_pixels(x: np.ndarray) -> bool:
+    """Integers of at most 16 bits: every value is exact in float32, and storing them
+    as they are takes at most half of float32's memory."""
+    return np.issubdtype(x.dtype, np.integer) and x.dtype.itemsize <= 2
 
 
 def _hold_out(rows: np.ndarray, classes: np.ndarray | None, fraction: float,

@@ -11,6 +11,9 @@ batches of 10 is 6,000 steps an epoch), so this module runs the same equations w
   sigmoid/cross-entropy) with η/N folded in for SGD, so the GEMMs give the steps directly;
 - the examples gathered in the epoch's order with one `np.take(..., mode="clip")` per chunk
   of batches into a buffer touched once (`mode="raise"` would allocate a copy every call);
+  `RawInputs` (uint8 pixels) are gathered as uint8, a quarter of the bytes, and each batch
+  is normalised (the data pipeline's own float32 arithmetic) just before its products
+  read it, into a buffer small enough to still be in cache when they do;
 - constants as 0-d arrays of the network's dtype, which NumPy handles faster than Python
   floats and which keep a float32 step free of float64 arrays.
 
@@ -33,19 +36,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import PReLU
-from .epoch import BatchCallback, DivergenceError, EpochStats, run_epoch
+from .epoch import BatchCallback, DivergenceError, EpochStats, RawInputs, run_epoch
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer
 
 Array = np.ndarray
+Inputs = Array | RawInputs  # ready (N, I) inputs, or raw rows normalised as they are taken
 
 HIDDEN = ("relu", "sigmoid", "tanh", "linear")
 OUTPUTS = {("softmax", "log-likelihood"), ("sigmoid", "cross-entropy"),
            ("sigmoid", "quadratic"), ("tanh", "quadratic"), ("relu", "quadratic"),
            ("linear", "quadratic")}
 CHUNK_BYTES = 4 << 20  # examples gathered per `np.take`: a few MiB stays in cache
-
-
 def fast_path_reason(net: Network, optimizer: Optimizer) -> str | None:
     """Why `EpochRunner` must use the reference loop for this pair, or None when it need not."""
     names = [act.name for act in net.activations]
@@ -84,7 +86,7 @@ class EpochRunner:
     def fast(self) -> bool:
         return self.fallback_reason is None
 
-    def run(self, x: Array, y: Array, perm: Array, start_batch: int = 0,
+    def run(self, x: Inputs, y: Array, perm: Array, start_batch: int = 0,
             stats: EpochStats | None = None, dropout_rng: np.random.Generator | None = None,
             on_batch: BatchCallback | None = None) -> EpochStats:
         """Train on x[perm] in batches of `batch_size`, starting at batch `start_batch`."""
@@ -132,25 +134,29 @@ class EpochRunner:
         step.backward(buf, np.array(1 / len(x), step.dtype))
         return [g.copy() for g in step.grads]
 
-    def _prepare(self, x: Array, y: Array) -> _Step:
+    def _prepare(self, x: Inputs, y: Array) -> _Step:
         net, bs = self.net, self.batch_size
         if self._step is None or not self._step.matches(net):
             self._step = _Step(net, bs)
         if self._chunk is None or not self._chunk.fits(x, y, net.dtype):
             rows = bs * max(1, CHUNK_BYTES // max(1, bs * x.shape[1] * net.dtype.itemsize))
-            self._chunk = _Chunk(rows, x.shape[1], y.shape[1], net.dtype)
+            self._chunk = _Chunk(rows, bs, x.shape[1], y.shape[1], net.dtype, _raw_dtype(x))
         return self._step
 
-    def _batches(self, x: Array, y: Array, perm: Array, start_batch: int
+    def _batches(self, x: Inputs, y: Array, perm: Array, start_batch: int
                  ) -> Iterator[tuple[int, Array, Array, Array]]:
         """(batch index, x rows, y rows, class labels) in the order `perm` gives."""
         bs, chunk = self.batch_size, self._chunk
         assert chunk is not None
+        raw = x if isinstance(x, RawInputs) else None
         i = start_batch
         for first in range(start_batch * bs, len(perm), chunk.rows):
             xc, yc, labels = chunk.gather(x, y, perm[first:first + chunk.rows])
             for j in range(0, len(xc), bs):
-                yield i, xc[j:j + bs], yc[j:j + bs], labels[j:j + bs]
+                xb = xc[j:j + bs]
+                if raw is not None:  # normalised now, so the products read it from cache
+                    xb = raw.normalize(xb, chunk.batch[:len(xb)])
+                yield i, xb, yc[j:j + bs], labels[j:j + bs]
                 i += 1
 
 
@@ -167,29 +173,44 @@ def _labels(y: Array, argmax_out: Array, threshold_out: Array) -> Array:
     return np.argmax(y, axis=1, out=argmax_out[:len(y)])
 
 
-class _Chunk:
-    """A buffer for the next few MiB of examples, gathered in the epoch's order."""
+def _raw_dtype(x: Inputs) -> np.dtype | None:
+    return x.raw.dtype if isinstance(x, RawInputs) else None
 
-    def __init__(self, rows: int, inputs: int, outputs: int, dtype: np.dtype) -> None:
-        self.rows, self.dtype = rows, dtype
+
+class _Chunk:
+    """A buffer for the next few MiB of examples, gathered in the epoch's order.
+
+    `x` holds the rows as the inputs store them: ready inputs, or the raw rows of
+    `RawInputs`, which are normalised one batch at a time into `batch`.
+    """
+
+    def __init__(self, rows: int, batch_size: int, inputs: int, outputs: int,
+                 dtype: np.dtype, raw_dtype: np.dtype | None) -> None:
+        self.rows, self.dtype, self.raw_dtype = rows, dtype, raw_dtype
         # np.full writes every page now, so the first epoch pays no page faults mid-run.
-        self.x = np.full((rows, inputs), 0, dtype)
+        self.x = np.full((rows, inputs), 0, dtype if raw_dtype is None else raw_dtype)
+        self.batch = np.full((batch_size if raw_dtype is not None else 0, inputs), 0, dtype)
         self.y = np.full((rows, outputs), 0, dtype)
         self.argmax = np.full(rows, 0, np.intp)
         self.threshold = np.full(rows, False)
 
-    def fits(self, x: Array, y: Array, dtype: np.dtype) -> bool:
-        return (self.x.shape[1], self.y.shape[1], self.dtype) == (x.shape[1], y.shape[1], dtype)
+    def fits(self, x: Inputs, y: Array, dtype: np.dtype) -> bool:
+        return ((self.x.shape[1], self.y.shape[1], self.dtype, self.raw_dtype)
+                == (x.shape[1], y.shape[1], dtype, _raw_dtype(x)))
 
-    def gather(self, x: Array, y: Array, idx: Array) -> tuple[Array, Array, Array]:
+    def gather(self, x: Inputs, y: Array, idx: Array) -> tuple[Array, Array, Array]:
         n = len(idx)
         xc, yc = self.x[:n], self.y[:n]
-        for src, dst in ((x, xc), (y, yc)):
-            if src.dtype == self.dtype:
-                np.take(src, idx, axis=0, out=dst, mode="clip")
-            else:
-                dst[...] = src[idx]
+        _take(x.raw if isinstance(x, RawInputs) else x, idx, xc)
+        _take(y, idx, yc)
         return xc, yc, _labels(yc, self.argmax, self.threshold)
+
+
+def _take(src: Array, idx: Array, dst: Array) -> None:
+    if src.dtype == dst.dtype:
+        np.take(src, idx, axis=0, out=dst, mode="clip")
+    else:
+        dst[...] = src[idx]
 
 
 @dataclass

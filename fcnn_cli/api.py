@@ -1,0 +1,124 @@
+"""The Python API: what the `fcnn` commands do, for notebooks and scripts.
+
+    import fcnn_cli as fcnn
+
+    model = fcnn.load_model("mnist")         # a model file, or a model shipped with fcnn
+    model.predict("digit.png")               # array(['7'], dtype=object)
+    model.predict_proba(x_raw)               # (N, 10), x_raw in pixels 0–255
+    model.evaluate().accuracy                # on the test split of its own dataset
+    model.trace("digit.png").layers[0].delta # backprop on one input, every number kept
+
+    result = fcnn.train("digits", training__epochs=3, progress=print)
+    result.model.predict(...), result.history["val_accuracy"], result.test
+
+The commands are thin layers over these functions and the `Model` methods. Nothing here
+prints: progress goes to the optional callback, warnings into `result.warnings`. A
+problem the user can fix raises `FcnnError`, whose message says what, where and how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.model import Model
+
+if TYPE_CHECKING:  # loaded by `train` and `load_config`: predicting needs no pydantic
+    from fcnn_cli.config import Config
+    from fcnn_cli.training import EpochRow, Outcome, Reporter
+
+__all__ = ["FcnnError", "Model", "load_config", "load_model", "train"]
+
+
+def load_model(path_or_name: str | Path) -> Model:
+    """A model file written by `fcnn train`, or the name of a model shipped with fcnn
+    (`"mnist"`); a file of that name wins over the shipped model."""
+    from fcnn_cli.shipped import model_path
+    from fcnn_cli.store import load_model as read
+
+    return read(model_path(path_or_name))
+
+
+def load_config(source: str | Path | dict[str, Any] | Config,
+                overrides: list[str] | None = None, **changes: Any) -> Config:
+    """A validated config from a YAML file, a built-in recipe name, a mapping or a Config,
+    with `overrides` ("key=value" strings) and keyword `changes` (`training__epochs=3`)."""
+    from fcnn_cli.config import load_config as load
+
+    return load(source, overrides, **changes)
+
+
+def train(config: str | Path | dict[str, Any] | Config, *,
+          out: str | Path | None = None, resume: str | Path | None = None,
+          log: str | Path | None = None,
+          progress: Callable[[EpochRow], Any] | Reporter | None = None,
+          overrides: list[str] | None = None, **changes: Any) -> Outcome:
+    """Train as `config` says (a YAML file, a built-in recipe name, a mapping or a
+    Config), save the model to `out` (default: the config's `output`) and return it
+    with its history and test scores.
+
+    Change settings with keywords, `training__epochs=3` (or `**{"training.epochs": 3}`),
+    or with `overrides=["training.epochs=3"]` as `--set` takes them. `progress` is
+    called with each epoch's `EpochRow` (or is a full `Reporter`, as the CLI passes).
+    `resume` continues from a checkpoint; `log` appends one JSON object per epoch. On
+    Ctrl-C a checkpoint is written and `fcnn_cli.training.Interrupted` (an FcnnError)
+    says where.
+    """
+    import yaml
+
+    from fcnn_cli.config import config_warnings
+    from fcnn_cli.training import Trainer, prepare_files
+
+    cfg = load_config(config, overrides, **changes)
+    reporter = _Recording(progress)
+    for message in config_warnings(cfg):
+        reporter.warn(message)
+    output = Path(out) if out is not None else Path(cfg.output)
+    log_file = Path(log) if log is not None else None
+    prepare_files(output, log_file, fresh_log=resume is None)
+    if cfg.data.path is not None:  # so eval finds the data from any folder later
+        cfg.data.path = str(Path(cfg.data.path).expanduser().resolve())
+    text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    trainer = Trainer(cfg, text, output, reporter, log_file)
+    outcome = trainer.run(Path(resume) if resume is not None else None)
+    outcome.warnings = reporter.warnings
+    return outcome
+
+
+class _Recording:
+    """A Reporter that keeps every warning and passes events on to the caller's
+    reporter, or each finished epoch to the caller's function."""
+
+    def __init__(self, progress: Callable[[EpochRow], Any] | Reporter | None) -> None:
+        self.warnings: list[str] = []
+        self.inner = progress if hasattr(progress, "epoch_end") else None
+        self.on_epoch = progress if self.inner is None else None
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self.inner is not None:
+            self.inner.warn(message)
+
+    def start(self, summary: dict[str, Any]) -> None:
+        if self.inner is not None:
+            self.inner.start(summary)
+
+    def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None:
+        if self.inner is not None:
+            self.inner.epoch_start(epoch, epochs, batches, samples)
+
+    def batch(self, done: int, batches: int, seen: int) -> None:
+        if self.inner is not None:
+            self.inner.batch(done, batches, seen)
+
+    def epoch_end(self, row: EpochRow) -> None:
+        if self.inner is not None:
+            self.inner.epoch_end(row)
+        elif self.on_epoch is not None:
+            self.on_epoch(row)  # type: ignore[operator]
+
+    def finish(self) -> None:
+        if self.inner is not None:
+            self.inner.finish()

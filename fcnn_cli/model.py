@@ -1,0 +1,157 @@
+"""A trained model: the network, the preprocessing its inputs need, and what it can do.
+
+`fcnn_cli.load_model` returns one and `fcnn_cli.train` builds one; the commands `eval`,
+`predict` and `forward-trace --model` are thin layers over its methods. Every method
+takes inputs in the raw units of the training data (pixels 0–255 for the MNIST family):
+an array of one or more examples, or files — image files, folders of images, `.npy` and
+`.csv` batches — which go through the same pipeline as `fcnn predict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fcnn_cli.data.split import Normalizer
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.nn import Network
+
+if TYPE_CHECKING:
+    from fcnn_cli.inputs import Batch
+    from fcnn_cli.metrics import Report
+    from fcnn_cli.trace import TraceResult
+
+# An array of raw examples, or files: one path, or several.
+Inputs = np.ndarray | str | Path | Sequence[str | Path]
+Progress = Callable[[int, int], None]  # (inputs done, inputs in all)
+
+
+@dataclass
+class Model:
+    """A trained network and everything needed to use it on raw inputs."""
+
+    network: Network
+    normalizer: Normalizer
+    input_shape: tuple[int, ...]
+    class_names: list[str] | None = None  # None: a regression model
+    pixel_max: float | None = None         # the value of full ink, for image data
+    config_text: str = ""                  # the resolved training config, YAML
+    history: dict[str, np.ndarray] = field(default_factory=dict)  # one value per epoch
+    created: str = ""
+    source: str = ""                       # the file it was loaded from, for messages
+
+    def __repr__(self) -> str:
+        kind = f"{len(self.class_names)} classes" if self.class_names else "regression"
+        where = f", from {self.source}" if self.source else ""
+        return f"<fcnn Model {'-'.join(map(str, self.architecture))}, {kind}{where}>"
+
+    @property
+    def architecture(self) -> list[int]:
+        """Units per layer, the input first: [784, 800, 800, 10]."""
+        return self.network.sizes
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.class_names is not None
+
+    def prepare(self, x_raw: np.ndarray) -> np.ndarray:
+        """Raw inputs (N, *input_shape) → the network's normalised (N, I) input."""
+        return self.normalizer(x_raw)
+
+    def outputs(self, x_raw: np.ndarray) -> np.ndarray:
+        """The output layer's activations a^L for raw rows (N, I), a few thousand at a time."""
+        from fcnn_cli.metrics import in_chunks
+
+        return in_chunks(lambda rows: self.network.predict(self.prepare(rows)), x_raw)
+
+    def predict_proba(self, x: Inputs, workers: int | None = None,
+                      progress: Progress | None = None) -> np.ndarray:
+        """Class probabilities (N, classes), one row per input.
+
+        `x`: an array of raw examples ((N, *input_shape), (N, I), or one example), or
+        files (image, folder of images, .npy, .csv; a path or a list of them). Image files
+        are decoded and prepared on `workers` processes (default: all cores).
+        """
+        if not self.is_classifier:
+            raise FcnnError(f"{self.source or 'this model'} is a regression model: it has no "
+                            "class probabilities; use predict")
+        return self._outputs_of(x, workers, progress)
+
+    def predict(self, x: Inputs, workers: int | None = None,
+                progress: Progress | None = None) -> np.ndarray:
+        """The predicted class name of each input (N,), or the outputs (N, K) of a
+        regression model. Inputs as for `predict_proba`."""
+        a = self._outputs_of(x, workers, progress)
+        if not self.is_classifier:
+            return a
+        return np.array(self.class_names, dtype=object)[a.argmax(axis=1)]
+
+    def evaluate(self, data: str | None = None, split: str = "test") -> Report:
+        """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix (for a
+        regression model: the cost and each output's mean absolute error) on one split of
+        the model's own dataset, or of `data` (a dataset name or a path)."""
+        from fcnn_cli.evaluation import evaluate
+
+        return evaluate(self, data, split)
+
+    def trace(self, x: str | Path | np.ndarray, target: str | None = None,
+              lr: float | None = None) -> TraceResult:
+        """Forward pass, backprop and one gradient step on one input, every layer's z, a
+        and δ kept, with a gradient check (float64). `target` is a class name (default:
+        the predicted class) or, for regression, comma-separated numbers; `lr` is η
+        (default: the model's configured learning rate)."""
+        from fcnn_cli.trace import trace_model
+
+        return trace_model(self, x, target, lr)
+
+    def save(self, path: str | Path, compact: bool = False) -> None:
+        """Write the model as an HDF5 file, atomically (a crash leaves the old file);
+        `compact` stores the weights as float16, half the size (as the shipped models)."""
+        from fcnn_cli.store import save_model
+
+        save_model(path, self, compact)
+
+    def _outputs_of(self, x: Inputs, workers: int | None, progress: Progress | None
+                    ) -> np.ndarray:
+        if isinstance(x, np.ndarray) or not _are_paths(x):
+            from fcnn_cli.inputs import as_rows
+
+            return class_columns(self.outputs(as_rows(np.asarray(x), self, "x")), self)
+        paths = [x] if isinstance(x, (str, Path)) else list(x)  # type: ignore[arg-type]
+        return np.concatenate([a for _, a in self.iter_outputs(paths, workers, progress)])
+
+    def iter_outputs(self, paths: list[str | Path] | list[Path], workers: int | None = None,
+                     progress: Progress | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
+        """Each chunk of the inputs at `paths`, in order, with its outputs (one column per
+        class). Runs of many images (the ones worker processes prepare) run the network
+        on one BLAS thread where threadpoolctl can set it: the cores are busy preparing
+        the next chunks, and a second BLAS thread would only wait for them."""
+        from fcnn_cli.inputs import iter_batches
+
+        for batch in iter_batches(paths, self, workers, progress):
+            if batch.many_images:
+                from fcnn_cli.threads import blas_threads
+
+                with blas_threads(None, default=1):
+                    a = self.outputs(batch.x)
+            else:
+                a = self.outputs(batch.x)
+            yield batch, class_columns(a, self)
+
+
+def class_columns(a: np.ndarray, model: Model) -> np.ndarray:
+    """One column per class: a single sigmoid unit's output a becomes (1 − a, a)."""
+    if a.shape[1] == 1 and model.is_classifier:
+        return np.hstack([1 - a, a])
+    return a
+
+
+def _are_paths(x: object) -> bool:
+    if isinstance(x, (str, Path)):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and \
+        all(isinstance(item, (str, Path)) for item in x)

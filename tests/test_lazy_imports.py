@@ -1,0 +1,46 @@
+"""Start-up stays fast: each command imports only what it uses (timings: benchmarks/startup.py)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+IMAGE = Path(__file__).resolve().parents[1] / "examples" / "images" / "user-9-photo.jpg"
+
+
+def run_fcnn(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
+    """What `fcnn ARGS` prints, and the modules loaded once it has run (fresh interpreter)."""
+    code = ("import sys\nfrom fcnn_cli.cli import main\nsys.argv = ['fcnn', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    return done.stdout, set(done.stderr.splitlines()[-1].split())
+
+
+def modules_after(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    return run_fcnn(*args, env=env)[1]
+
+
+def test_help_loads_neither_numpy_nor_rich_nor_pydantic() -> None:
+    loaded = modules_after("--help")
+    assert not {"numpy", "rich", "pydantic", "h5py"} & loaded
+
+
+def test_predict_loads_no_pydantic_no_yaml_and_no_network_code() -> None:
+    loaded = modules_after("predict", "mnist", str(IMAGE))
+    assert "h5py" in loaded  # it did run
+    assert not {"pydantic", "yaml", "urllib.request", "http.client"} & loaded
+
+
+def test_shell_completion_of_a_recipe_name_loads_nothing_heavy() -> None:
+    env = {"_FCNN_COMPLETE": "complete_bash", "COMP_WORDS": "fcnn train mn", "COMP_CWORD": "2"}
+    loaded = modules_after(env=env)
+    assert not {"numpy", "rich", "pydantic"} & loaded
+
+
+def test_shell_completion_offers_recipe_and_model_names() -> None:
+    env = {"_FCNN_COMPLETE": "complete_bash", "COMP_WORDS": "fcnn train mn", "COMP_CWORD": "2"}
+    assert run_fcnn(env=env)[0].split() == ["mnist", "mnist-nielsen"]
+    env.update(COMP_WORDS="fcnn eval mn")
+    assert run_fcnn(env=env)[0].split() == ["mnist"]
