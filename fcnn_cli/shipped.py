@@ -88,26 +88,24 @@ def _not_found(what: str, kind: str, text: str, shipped: dict[str, Path]) -> Fcn
                      f"{did_you_mean(Path(text).stem, shipped)}; the built-in {kind}s: {names}")
 
 
-def config_path(text: str | Path) -> Path:
-    """CONFIG as given: an existing file, else the built-in recipe of that name."""
+def _file_or_name(text: str | Path, shipped: dict[str, Path], what: str, kind: str) -> Path:
     path = Path(text)
     if path.exists():
         return path
-    found = _by_name(str(text), recipes())
+    found = _by_name(str(text), shipped)
     if found is None:
-        raise _not_found("config file", "recipe", str(text), recipes())
+        raise _not_found(what, kind, str(text), shipped)
     return found
+
+
+def config_path(text: str | Path) -> Path:
+    """CONFIG as given: an existing file, else the built-in recipe of that name."""
+    return _file_or_name(text, recipes(), "config file", "recipe")
 
 
 def model_path(text: str | Path) -> Path:
     """MODEL as given: an existing file, else the model of that name shipped with fcnn."""
-    path = Path(text)
-    if path.exists():
-        return path
-    found = _by_name(str(text), models())
-    if found is None:
-        raise _not_found("model file", "model", str(text), models())
-    return found
+    return _file_or_name(text, models(), "model file", "model")
 
 
 def input_path(text: str | Path) -> Path:
