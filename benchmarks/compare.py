@@ -77,6 +77,9 @@ RECIPE = Workload("98%", (784, 512, 256, 10), "relu", "softmax", "log-likelihood
 RECIPE_GAMMA = 0.75
 
 
+PIXEL_MAX = np.array(255, np.float32)
+
+
 @dataclass
 class Data:
     pixels: np.ndarray   # (N, 784) uint8: what fcnn trains on, normalised as it goes
@@ -98,8 +101,6 @@ class Data:
     def fcnn_inputs(self) -> RawInputs:
         return RawInputs(self.pixels, np.zeros((), np.float32), PIXEL_MAX)
 
-
-PIXEL_MAX = np.array(255, np.float32)
 
 
 @dataclass
@@ -391,6 +392,9 @@ def measure(w: Workload, data: Data, peers: list[str], repeats: int, threads: in
     return results
 
 
+NAMES = {"torch": "PyTorch", "sklearn": "scikit-learn"}
+
+
 def run_ratios(peer: list[Result], fcnn: list[Result]) -> tuple[float, float]:
     """Lowest and highest peer/fcnn time ratio over the runs taken side by side."""
     ratios = [p.seconds / f.seconds for p, f in zip(peer, fcnn)]
@@ -407,9 +411,6 @@ def summarise(key: str, w: Workload, results: dict[str, list[Result]],
         parts.append(f"{median[peer] / median['fcnn']:.2f}× {NAMES[peer]} "
                      f"(runs {low:.2f}–{high:.2f}×)")
     return f"# {key}: fcnn " + ", ".join(parts)
-
-
-NAMES = {"torch": "PyTorch", "sklearn": "scikit-learn"}
 
 
 def fmt_row(cells: list[str], widths: list[int]) -> str:

@@ -31,9 +31,9 @@ def model_config(model: Model):  # type: ignore[no-untyped-def]
 
     raw = yaml.safe_load(model.config_text) if model.config_text else None
     if not isinstance(raw, dict):
-        raise FcnnError(f"{model.source or 'the model'} carries no training config; "
+        raise FcnnError(f"{model.display_name} carries no training config; "
                         "give --data to evaluate it")
-    return validate(raw, f"{model.source or 'the model'} (its stored config)")
+    return validate(raw, f"{model.display_name} (its stored config)")
 
 
 def evaluate(model: Model, data: str | None, split: str) -> Report:

@@ -55,6 +55,11 @@ class Model:
         return self.network.sizes
 
     @property
+    def display_name(self) -> str:
+        """How messages name the model: the file it came from."""
+        return self.source or "the model"
+
+    @property
     def is_classifier(self) -> bool:
         return self.class_names is not None
 
@@ -77,7 +82,7 @@ class Model:
         are decoded and prepared on `workers` processes (default: all cores).
         """
         if not self.is_classifier:
-            raise FcnnError(f"{self.source or 'this model'} is a regression model: it has no "
+            raise FcnnError(f"{self.display_name} is a regression model: it has no "
                             "class probabilities; use predict")
         return self._outputs_of(x, workers, progress)
 

@@ -692,7 +692,7 @@ def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None
     from fcnn_cli.inputs import as_rows, iter_batches
 
     if isinstance(given, np.ndarray):
-        rows, names, empty = as_rows(given, model, "the input"), ["the given array"], [False]
+        rows, names, empty = as_rows(given, model, "the array"), ["the array"], [False]
     else:
         batches = list(iter_batches([given], model, workers=1))
         rows = np.concatenate([batch.x for batch in batches])
@@ -702,13 +702,11 @@ def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None
         what = "the array" if isinstance(given, np.ndarray) else given
         raise FcnnError(f"{what} holds {len(rows)} inputs; forward-trace follows one example: "
                         "give a single image or a one-row .npy/.csv")
-    name, x_raw, looked_empty = names[0], rows, empty[0]
-    model_name = model.source or "the model"
     net = to_float64(model.network)
-    x = np.asarray(model.prepare(x_raw), dtype=np.float64)
+    x = np.asarray(model.prepare(rows), dtype=np.float64)
     out = net.predict(x)[0]
-    header = [f"model {model_name} on {name}"]
-    if looked_empty:
+    header = [f"model {model.display_name} on {names[0]}"]
+    if empty[0]:
         header.append("warning: the image looked empty (no ink found)")
     if model.class_names is not None:
         names = model.class_names
@@ -725,7 +723,7 @@ def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None
         y[0, index] = 1.0
     else:
         if target is None:
-            raise FcnnError(f"{model_name} is a regression model: give --target with "
+            raise FcnnError(f"{model.display_name} is a regression model: give --target with "
                             f"{out.shape[0]} comma-separated numbers")
         values = [_number(v, "--target", "--target") for v in target.split(",")]
         if len(values) != out.shape[0]:

@@ -221,17 +221,15 @@ class PredictionOutput:
         self.width = 0  # of the input column, once streaming
 
     def add(self, name: str, top: list[tuple[str, float]], empty: bool) -> None:
+        self.rows.append((name, top, empty))
         if not self.width:
-            self.rows.append((name, top, empty))
             if len(self.rows) <= self.table_rows:
                 return
             self.width = max(len("input"), *(len(row[0]) for row in self.rows))
             self._line("input", "prediction", "top classes (probability)")
-            rows, self.rows = self.rows, []
-        else:
-            rows = [(name, top, empty)]
-        for row_name, row_top, row_empty in rows:
+        for row_name, row_top, row_empty in self.rows:
             self._line(row_name, _label(row_top, row_empty), _top(row_top))
+        self.rows.clear()
 
     def close(self) -> None:
         if not self.width:

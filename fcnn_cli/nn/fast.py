@@ -48,6 +48,8 @@ OUTPUTS = {("softmax", "log-likelihood"), ("sigmoid", "cross-entropy"),
            ("sigmoid", "quadratic"), ("tanh", "quadratic"), ("relu", "quadratic"),
            ("linear", "quadratic")}
 CHUNK_BYTES = 4 << 20  # examples gathered per `np.take`: a few MiB stays in cache
+
+
 def fast_path_reason(net: Network, optimizer: Optimizer) -> str | None:
     """Why `EpochRunner` must use the reference loop for this pair, or None when it need not."""
     names = [act.name for act in net.activations]
