@@ -6,7 +6,7 @@ The Python API (see `fcnn_cli.api`): `load_model`, `train`, `load_config`, `Mode
 
 from typing import Any
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["FcnnError", "Model", "__version__", "load_config", "load_model", "train"]
 
 _API = {"FcnnError", "Model", "load_config", "load_model", "train"}

@@ -101,6 +101,10 @@ class _Recording:
         if self.inner is not None:
             self.inner.warn(message)
 
+    def loading(self, done: int, total: int) -> None:
+        if self.inner is not None and hasattr(self.inner, "loading"):
+            self.inner.loading(done, total)
+
     def start(self, summary: dict[str, Any]) -> None:
         if self.inner is not None:
             self.inner.start(summary)

@@ -176,39 +176,44 @@ def predict(
              "(none: the example images shipped with fcnn).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, metavar="K",
                                        help="Classes to show.")] = 3,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input.")] = False,
+    output_format: Annotated[str, typer.Option(
+        "--format", metavar="FORMAT",
+        help="table, json (one object per input, per line) or csv.")] = "table",
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")
+                       ] = False,
+    csv_path: Annotated[Path | None, typer.Option(
+        "--csv", metavar="OUT.csv",
+        help="Also write every result to this CSV file: input, label and one probability "
+             "per class (or one column per regression output).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Draw what the network sees.")] = False,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, metavar="N",
         help="Processes that decode images (default: all cores).")] = None,
 ) -> None:
-    """Classify inputs with a trained model."""
+    """Classify inputs with a trained model (or, for a regression model, predict values)."""
 
     def job() -> None:
         from fcnn_cli.api import load_model
         from fcnn_cli.evaluation import iter_predictions
+        from fcnn_cli.predict_output import FORMATS, prediction_writer
 
+        shown = "json" if as_json else output_format
+        if shown not in FORMATS:
+            raise FcnnError(f"--format {output_format!r} is not one of {', '.join(FORMATS)}")
         model = load_model(model_path)
-        output = None
-        with _progress_bar() as progress:
+        with _progress_bar() as progress, prediction_writer(model, shown, csv_path,
+                                                            top_k) as write:
             for p in iter_predictions(model, inputs or _example_images(), workers, progress,
                                       keep_pixels=show):
-                if as_json:
-                    import json
+                if p.looked_empty and shown != "json":
+                    from fcnn_cli import ui
 
-                    print(json.dumps({"input": p.name, "label": p.label,
-                                      "probabilities": [float(v) for v in p.probabilities]}))
-                    continue
-                from fcnn_cli import ui  # rich only for a table
-
-                if p.looked_empty:
                     ui.warn(f"{p.name}: the image looked empty (no ink found)")
                 if p.pixels is not None:
+                    from fcnn_cli import ui
+
                     ui.show_image(p.name, p.pixels)
-                output = output or ui.PredictionOutput()
-                output.add(p.name, p.top(top_k), p.looked_empty)
-        if output is not None:
-            output.close()
+                write(p)
 
     _run(job)
 

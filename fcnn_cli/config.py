@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fcnn_cli.data.image_spec import ImageSpec, default_pipeline
 from fcnn_cli.errors import FcnnError, did_you_mean
+
+if TYPE_CHECKING:
+    from fcnn_cli.data.sources import Dataset
 
 Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky-relu", "prelu", "swish", "softmax"]
 CostName = Literal["quadratic", "cross-entropy", "log-likelihood"]
@@ -25,18 +30,55 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+class ImageConfig(Strict):
+    pipeline: Literal["digit", "object", "resize"] | None = Field(
+        None, description="How a picture becomes an input. digit: handwritten digits (crop to "
+                          "the ink, MNIST's box and centring); object: a thing on a plain "
+                          "background (Fashion-MNIST's way); resize: any photo, resized. "
+                          "Default: object for fashion-mnist, digit otherwise.")
+    size: tuple[int, int] | None = Field(
+        None, description="[height, width] of the prepared picture; default 28×28, or the "
+                          "dataset's own size.")
+    channels: Literal[1, 3] = Field(1, description="1: gray; 3: RGB (resize only).")
+    fit: Literal["pad", "crop", "stretch"] = Field(
+        "pad", description="resize: keep the aspect ratio and pad, or crop; or stretch.")
+    skip_unreadable: bool = Field(
+        False, description="Leave out image files that cannot be read (and say how many) "
+                           "instead of stopping at the first.")
+
+    @model_validator(mode="after")
+    def _fits_the_pipeline(self) -> ImageConfig:
+        if self.size is not None and min(self.size) < 4:
+            raise ValueError(f"size {list(self.size)}: pictures need at least 4×4 pixels")
+        if self.channels == 3 and self.pipeline != "resize":
+            raise ValueError("channels: 3 (RGB) goes with pipeline: resize; digit and object "
+                             "pictures are gray")
+        return self
+
+
 class DataConfig(Strict):
     dataset: DatasetName | None = Field(None, description="A named dataset; or give `path`.")
     path: str | None = Field(
         None, description="A folder or file: IDX folder, .npz (x, y), .csv, or image folder "
                           "root/<class>/*.png. Relative to the current directory.")
-    label_column: str = Field("label", description="The label column of a .csv file.")
+    label_column: str | list[str] = Field(
+        "label", description="The label column of a .csv file; several columns (a list) "
+                             "make a multi-output regressor.")
+    feature_columns: list[str] | None = Field(
+        None, description="The feature columns of a .csv file (default: every other column).")
+    task: Literal["auto", "classification", "regression"] = Field(
+        "auto", description="auto: whole-number or text labels are classes, numbers with a "
+                            "decimal point regression targets.")
     val_fraction: float = Field(0.1, ge=0, lt=1,
                                 description="Carved from training data, stratified.")
     test_fraction: float = Field(
         0.0, ge=0, lt=1, description="Held out only when the dataset has no official test split.")
     normalize: Literal["scale", "standardize", "none"] = Field(
         "scale", description="scale: pixels/255 or min-max; standardize: zero mean, unit variance.")
+    target_normalize: Literal["standardize", "none"] = Field(
+        "standardize", description="Regression targets: standardised on the training split "
+                                   "for training; predictions come back in the original units.")
+    image: ImageConfig = ImageConfig()
 
     @model_validator(mode="after")
     def _needs_a_source(self) -> DataConfig:
@@ -44,7 +86,45 @@ class DataConfig(Strict):
             raise ValueError("give `dataset:` (mnist, fashion-mnist, digits, xor) or `path:`")
         if self.val_fraction + self.test_fraction >= 1:
             raise ValueError("val_fraction + test_fraction must leave some training data (< 1)")
+        if isinstance(self.label_column, list):
+            if not self.label_column:
+                raise ValueError("label_column: give at least one column")
+            if self.task == "classification" and len(self.label_column) > 1:
+                raise ValueError("label_column: several label columns make a regression; "
+                                 "classification takes one")
         return self
+
+    @property
+    def label_columns(self) -> list[str]:
+        return self.label_column if isinstance(self.label_column, list) \
+            else [self.label_column]
+
+    def image_spec(self) -> ImageSpec:
+        """How picture files become inputs, the defaults filled in."""
+        image = self.image
+        return ImageSpec(image.pipeline or default_pipeline(self.dataset),
+                         image.size or (28, 28), image.channels, image.fit)
+
+    def load(self, data: str | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Dataset:
+        """The dataset this section names, or `data` (a dataset name or a path) read with
+        its settings; `progress(done, total)` follows an image folder's loading."""
+        from fcnn_cli.data.sources import DATASETS, load_dataset
+
+        name, path = self.dataset, self.path
+        if data is not None:
+            name, path = (data, None) if data in DATASETS else (None, data)
+        dataset = load_dataset(name, path, self.label_column,
+                               feature_columns=self.feature_columns, task=self.task,
+                               image=self.image_spec(), skip_unreadable=self.image.skip_unreadable,
+                               progress=progress)
+        size = self.image.size
+        if size is not None and dataset.image is not None and dataset.image.size != tuple(size):
+            shown = "×".join(map(str, dataset.image.size))
+            raise FcnnError(f"data.image.size is {list(size)} but {name or path} holds "
+                            f"{shown} pictures; remove data.image.size or set it to "
+                            f"{list(dataset.image.size)}")
+        return dataset
 
 
 class LayerConfig(Strict):

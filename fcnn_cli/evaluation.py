@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,18 +38,17 @@ def model_config(model: Model):  # type: ignore[no-untyped-def]
 
 def evaluate(model: Model, data: str | None, split: str) -> Report:
     """The model's report on one split of its own dataset, or of `data`."""
-    from fcnn_cli.data.sources import DATASETS, load_dataset
     from fcnn_cli.data.split import make_splits
 
     if split not in SPLITS:
         raise FcnnError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
     config = model_config(model)
     cfg = config.data
-    name, where = cfg.dataset, cfg.path
-    if data is not None:
-        name, where = (data, None) if data in DATASETS else (None, data)
-    dataset = load_dataset(name, where, cfg.label_column)
-    _check_fits(model, dataset, str(name or where))
+    if model.feature_names is not None:  # a CSV's columns by name, in the model's order
+        cfg = cfg.model_copy(update={"feature_columns": model.feature_names})
+    dataset = cfg.load(data)
+    label = data or cfg.dataset or cfg.path or "the data"
+    _check_fits(model, dataset, label)
     if split == "test" and dataset.x_test is not None:  # the official test set: no re-split
         x, labels = dataset.x_test, dataset.y_test
     else:
@@ -58,16 +57,18 @@ def evaluate(model: Model, data: str | None, split: str) -> Report:
         x, labels = {"test": (splits.x_test, splits.y_test), "val": (splits.x_val, splits.y_val),
                      "train": (splits.x_train, splits.y_train)}[split]
     if len(x) == 0:
-        raise FcnnError(f"the {split} split of {name or where} is empty; choose another --split "
+        raise FcnnError(f"the {split} split of {label} is empty; choose another --split "
                         "or set data.test_fraction / data.val_fraction when training")
     a = model.outputs(x)
     if model.class_names is None:
         y = labels.astype(a.dtype)
-        report = regression_report(a, y, model.network.cost.fn(a, y))
+        scaled = y if model.target_normalizer is None else model.target_normalizer(y)
+        report = regression_report(model.in_target_units(a), y, model.network.cost.fn(a, scaled),
+                                   model.output_names)
     else:
         loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
         report = classification_report(a, labels, loss, model.class_names)
-    report.data, report.split = str(name or where), split
+    report.data, report.split = str(label), split
     return report
 
 
@@ -77,6 +78,10 @@ def _check_fits(model: Model, dataset: Dataset, label: str) -> None:
         raise FcnnError(f"{label} has {int(np.prod(dataset.input_shape))} inputs per "
                         f"example but the model takes {width} "
                         f"(input shape {tuple(model.input_shape)})")
+    if dataset.target_names is not None and model.target_names is not None and \
+            len(dataset.target_names) != len(model.target_names):
+        raise FcnnError(f"{label} has {len(dataset.target_names)} target column(s) but the "
+                        f"model predicts {len(model.target_names)}")
     if (dataset.class_names is None) != (model.class_names is None):
         kinds = {True: "numeric targets", False: "classes"}
         raise FcnnError(f"{label} has {kinds[dataset.class_names is None]} but the "
@@ -88,27 +93,54 @@ def _check_fits(model: Model, dataset: Dataset, label: str) -> None:
 
 @dataclass
 class Prediction:
+    """One input's result: class probabilities, or a regression's outputs (target units)."""
+
     name: str
-    label: str
-    probabilities: np.ndarray
-    class_names: list[str]
+    values: np.ndarray            # one per class, or one per regression output
+    names: list[str]              # the classes, or the regression outputs
+    is_classifier: bool
     looked_empty: bool
-    pixels: np.ndarray | None    # the prepared image, for --show
+    pixels: np.ndarray | None     # the prepared picture, for --show
+
+    @property
+    def label(self) -> str:
+        """The predicted class; for regression the outputs, as text."""
+        if self.is_classifier:
+            return self.names[int(self.values.argmax())]
+        return ", ".join(f"{v:.6g}" for v in self.values)
 
     def top(self, k: int) -> list[tuple[str, float]]:
-        order = np.argsort(-self.probabilities, kind="stable")[:k]
-        return [(self.class_names[i], float(self.probabilities[i])) for i in order]
+        order = np.argsort(-self.values, kind="stable")[:k]
+        return [(self.names[i], float(self.values[i])) for i in order]
+
+    def to_json(self) -> dict[str, Any]:
+        if self.is_classifier:
+            return {"input": self.name, "label": self.label,
+                    "probabilities": [float(v) for v in self.values]}
+        return {"input": self.name,
+                "outputs": {name: float(v) for name, v in zip(self.names, self.values)}}
+
+    def csv_row(self) -> list[str]:
+        """The row under `csv_header`: full float32 precision, so nothing is lost."""
+        values = [repr(float(v)) for v in self.values]
+        return [self.name, self.label, *values] if self.is_classifier else [self.name, *values]
+
+
+def csv_header(model: Model) -> list[str]:
+    """`input`, then `label` and one `p_<class>` column per class, or one column per
+    regression output, named after its target column."""
+    if model.is_classifier:
+        return ["input", "label", *(f"p_{name}" for name in model.output_names)]
+    return ["input", *model.output_names]
 
 
 def iter_predictions(model: Model, inputs: list[Path], workers: int | None = None,
                      progress: Progress | None = None, keep_pixels: bool = False
                      ) -> Iterator[Prediction]:
     """One Prediction per input, in order, streamed a chunk at a time (see inputs.py)."""
-    names = model.class_names or [f"output {j}" for j in range(model.architecture[-1])]
-    for batch, a in model.iter_outputs(inputs, workers, progress):
-        for name, x, row, empty in zip(batch.names, batch.x, a, batch.looked_empty):
-            label = names[int(row.argmax())] if model.class_names else \
-                ", ".join(f"{v:.4g}" for v in row)
-            pixels = x.reshape(model.input_shape) if keep_pixels and \
-                len(model.input_shape) == 2 else None
-            yield Prediction(name, label, row, names, bool(empty), pixels)
+    names = model.output_names
+    shape = model.image.shape if keep_pixels and model.image is not None else None
+    for batch, results in model.iter_outputs(inputs, workers, progress):
+        for name, x, row, empty in zip(batch.names, batch.x, results, batch.looked_empty):
+            pixels = x.reshape(shape) if shape is not None else None
+            yield Prediction(name, row, names, model.is_classifier, bool(empty), pixels)

@@ -10,7 +10,6 @@ bit for bit, with one worker or many.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +21,9 @@ from fcnn_cli.data import IMAGE_SUFFIXES
 from fcnn_cli.errors import FcnnError
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from fcnn_cli.model import Model
 
-IMAGE_CHUNK = 16, 256  # images per task for a worker (and per forward pass): about an
-#                        eighth of the run, within these bounds
-ROW_CHUNK = 4096       # rows of a .npy/.csv batch per forward pass
-PARALLEL_FROM = 64     # fewer images than this are not worth starting workers
+ROW_CHUNK = 4096  # rows of a .npy/.csv batch per forward pass
 
 
 @dataclass
@@ -106,9 +100,10 @@ def _expand(paths: list[Path], model: Model) -> list[_Images | _Rows]:
             if not images:
                 raise FcnnError(f"{path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
             _add_images(parts, images, [str(p) for p in images], model)
-        elif path.suffix.lower() in (".npy", ".csv"):
-            read = _load_npy if path.suffix.lower() == ".npy" else _load_csv
-            parts.append(_Rows(path, as_rows(read(path), model, str(path))))
+        elif path.suffix.lower() == ".npy":
+            parts.append(_Rows(path, as_rows(_load_npy(path), model, str(path))))
+        elif path.suffix.lower() == ".csv":
+            parts.append(_Rows(path, as_rows(_load_csv(path, model), model, str(path))))
         else:
             _add_images(parts, [path], [str(given)], model)
     return parts
@@ -116,8 +111,8 @@ def _expand(paths: list[Path], model: Model) -> list[_Images | _Rows]:
 
 def _add_images(parts: list[_Images | _Rows], files: list[Path], names: list[str],
                 model: Model) -> None:
-    if len(model.input_shape) != 2:
-        raise FcnnError(f"{files[0]}: this model takes {model.input_shape[0]} numbers per "
+    if model.image is None:
+        raise FcnnError(f"{files[0]}: this model takes {model.architecture[0]} numbers per "
                         "input, not images; give a .npy or .csv batch")
     if parts and isinstance(parts[-1], _Images):  # one run for many image arguments
         parts[-1].files.extend(files)
@@ -136,67 +131,14 @@ def _row_batches(part: _Rows) -> Iterator[Batch]:
 # --- images, on worker processes ------------------------------------------------------
 
 
-def image_chunk(count: int) -> int:
-    """Images per chunk in a run of `count`: about an eighth of it, so that workers share
-    the run evenly, within IMAGE_CHUNK. It depends on the run alone, never on the number
-    of workers, and so do the results."""
-    low, high = IMAGE_CHUNK
-    return min(high, max(low, -(-count // 8)))
-
-
 def _image_batches(part: _Images, model: Model, workers: int | None) -> Iterator[Batch]:
-    from fcnn_cli.data.images import prepare_images
+    from fcnn_cli.data.prepare import PARALLEL_FROM, iter_prepared
 
-    size = image_chunk(len(part.files))
-    starts = range(0, len(part.files), size)
-    chunks = [(part.names[i:i + size], part.files[i:i + size]) for i in starts]
-    shape, pixel_max = tuple(model.input_shape), model.pixel_max or 255.0
-    workers = min(workers or _cores(), len(chunks))
+    assert model.image is not None
     many = len(part.files) >= PARALLEL_FROM  # the run alone decides, not the workers
-    if workers <= 1 or not many:
-        for names, files in chunks:
-            yield Batch(names, *prepare_images(files, shape, pixel_max), many_images=many)
-        return
-    from concurrent.futures import ProcessPoolExecutor  # only for many images
-
-    pool = ProcessPoolExecutor(workers, mp_context=_fork_context(), initializer=_worker_start)
-    try:
-        pending: deque = deque()
-        ahead = 2 * workers  # decoded chunks waiting at most: memory stays bounded
-        for names, files in chunks:
-            pending.append((names, pool.submit(prepare_images, files, shape, pixel_max)))
-            if len(pending) >= ahead:
-                yield _finished(pending.popleft())
-        while pending:
-            yield _finished(pending.popleft())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _finished(task: tuple[list[str], Future]) -> Batch:
-    names, future = task
-    return Batch(names, *future.result(), many_images=True)
-
-
-def _worker_start() -> None:
-    """Workers leave Ctrl-C to the main process, which stops them and reports once."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _fork_context():  # type: ignore[no-untyped-def]
-    """fork where the platform has it: workers start at once, with the modules loaded."""
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
-def _cores() -> int:
-    from fcnn_cli.threads import available_cores
-
-    return available_cores()
+    for rows, prepared in iter_prepared(part.files, model.image, model.pixel_max or 255.0,
+                                        workers):
+        yield Batch(part.names[rows], prepared.pixels, prepared.looked_empty, many)
 
 
 # --- batch files ---------------------------------------------------------------------
@@ -212,32 +154,16 @@ def _load_npy(path: Path) -> np.ndarray:
     return array
 
 
-def _load_csv(path: Path) -> np.ndarray:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    if not lines:
-        raise FcnnError(f"{path} is empty; give one input per row")
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        cells = line.split(",")
-        try:
-            rows.append([float(cell) for cell in cells])
-        except ValueError:
-            if number == 1:  # a header row
-                continue
-            column = next(i for i, c in enumerate(cells, start=1) if not _is_number(c))
-            raise FcnnError(f"{path}: row {number}, column {column}: "
-                            f"{cells[column - 1].strip()!r} is not a number") from None
-    if len({len(r) for r in rows}) > 1:
-        raise FcnnError(f"{path}: rows have different numbers of values "
-                        f"({sorted({len(r) for r in rows})})")
-    if not rows:
-        raise FcnnError(f"{path} has a header but no rows")
-    return np.array(rows, dtype=np.float32)
+def _load_csv(path: Path, model: Model) -> np.ndarray:
+    """A CSV batch: the model's feature columns by name when it knows them and the file
+    has a header (any order; other columns, the label among them, are ignored); else
+    every column, in order (a first row that is not numbers is a header)."""
+    from fcnn_cli.data.table import read_table
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    table = read_table(path, header=None)
+    if model.feature_names is not None and table.header is not None:
+        table.require(model.feature_names, "feature column",
+                      f"{model.display_name} was trained on the columns "
+                      f"{', '.join(model.feature_names)}")
+        return table.numbers(model.feature_names)
+    return table.numbers(table.names)

@@ -35,6 +35,7 @@ class Report:
     confusion: Array                      # confusion[true, predicted]
     class_names: list[str]
     mae: list[float] | None = None        # regression: mean |a − y| of each output
+    per_output: dict[str, dict[str, float | None]] | None = None  # regression: mae, rmse, r2
     data: str = ""                        # what was evaluated: a dataset name or a path
     split: str = ""                       # test, val or train
 
@@ -55,8 +56,9 @@ class Report:
         report = {"accuracy": None if np.isnan(self.accuracy) else self.accuracy,
                   "loss": self.loss, "n": self.n, "per_class": self.per_class(),
                   "confusion": self.confusion.tolist()}
-        if self.mae is not None:
+        if self.per_output is not None:
             report["mae"] = self.mae
+            report["per_output"] = self.per_output
         return report
 
 
@@ -69,7 +71,18 @@ def classification_report(a: Array, labels: Array, loss: float,
     return Report(accuracy, loss, int(len(labels)), confusion, class_names)
 
 
-def regression_report(a: Array, y: Array, loss: float) -> Report:
-    """For numeric targets: the cost and each output's mean absolute error."""
-    mae = np.abs(a - y).mean(axis=0).tolist() if len(y) else []
-    return Report(float("nan"), loss, int(len(y)), np.zeros((0, 0), np.int64), [], mae)
+def regression_report(values: Array, y: Array, loss: float, names: list[str]) -> Report:
+    """For numeric targets (`values` and `y` in the targets' units): the cost, and each
+    output's mean absolute error, root mean squared error and R² (1 − SSE/SST: 1 is a
+    perfect fit, 0 no better than predicting the mean; NaN for a target that never varies)."""
+    error = values.astype(np.float64) - y
+    mae = np.abs(error).mean(axis=0) if len(y) else np.zeros(y.shape[1])
+    rmse = np.sqrt((error ** 2).mean(axis=0)) if len(y) else np.zeros(y.shape[1])
+    total = ((y - y.mean(axis=0)) ** 2).sum(axis=0) if len(y) else np.zeros(y.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1 - (error ** 2).sum(axis=0) / total, np.nan)
+    per_output = {name: {"mae": float(mae[j]), "rmse": float(rmse[j]),
+                         "r2": None if np.isnan(r2[j]) else float(r2[j])}
+                  for j, name in enumerate(names)}
+    return Report(float("nan"), loss, int(len(y)), np.zeros((0, 0), np.int64), [],
+                  mae.tolist(), per_output)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fcnn_cli.data.image_spec import ImageSpec
 from fcnn_cli.data.split import Normalizer
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.nn import Network
@@ -43,6 +44,11 @@ class Model:
     history: dict[str, np.ndarray] = field(default_factory=dict)  # one value per epoch
     created: str = ""
     source: str = ""                       # the file it was loaded from, for messages
+    image: ImageSpec | None = None         # how a picture file becomes an input; None:
+    #                                        the inputs are not pictures
+    feature_names: list[str] | None = None  # a CSV model's feature columns, in input order
+    target_names: list[str] | None = None   # a regression model's outputs
+    target_normalizer: Normalizer | None = None  # regression: targets as the network sees them
 
     def __repr__(self) -> str:
         kind = f"{len(self.class_names)} classes" if self.class_names else "regression"
@@ -62,6 +68,17 @@ class Model:
     @property
     def is_classifier(self) -> bool:
         return self.class_names is not None
+
+    @property
+    def output_names(self) -> list[str]:
+        """A name for each column of `predict_proba` or of a regression's `predict`."""
+        if self.class_names is not None:
+            return self.class_names
+        return self.target_names or [f"output {j}" for j in range(self.architecture[-1])]
+
+    def in_target_units(self, a: np.ndarray) -> np.ndarray:
+        """A regression network's outputs a^L in the units of the training targets."""
+        return a if self.target_normalizer is None else self.target_normalizer.inverse(a)
 
     def prepare(self, x_raw: np.ndarray) -> np.ndarray:
         """Raw inputs (N, *input_shape) → the network's normalised (N, I) input."""
@@ -89,7 +106,8 @@ class Model:
     def predict(self, x: Inputs, workers: int | None = None,
                 progress: Progress | None = None) -> np.ndarray:
         """The predicted class name of each input (N,), or the outputs (N, K) of a
-        regression model. Inputs as for `predict_proba`."""
+        regression model in the units of its training targets. Inputs as for
+        `predict_proba`."""
         a = self._outputs_of(x, workers, progress)
         if not self.is_classifier:
             return a
@@ -125,14 +143,15 @@ class Model:
         if isinstance(x, np.ndarray) or not _are_paths(x):
             from fcnn_cli.inputs import as_rows
 
-            return class_columns(self.outputs(as_rows(np.asarray(x), self, "x")), self)
+            return self._results(self.outputs(as_rows(np.asarray(x), self, "x")))
         paths = [x] if isinstance(x, (str, Path)) else list(x)  # type: ignore[arg-type]
         return np.concatenate([a for _, a in self.iter_outputs(paths, workers, progress)])
 
     def iter_outputs(self, paths: list[str | Path] | list[Path], workers: int | None = None,
                      progress: Progress | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
-        """Each chunk of the inputs at `paths`, in order, with its outputs (one column per
-        class). Runs of many images (the ones worker processes prepare) run the network
+        """Each chunk of the inputs at `paths`, in order, with its results: one column per
+        class (probabilities), or a regression's outputs in its targets' units. Runs of
+        many images (the ones worker processes prepare) run the network
         on one BLAS thread where threadpoolctl can set it: the cores are busy preparing
         the next chunks, and a second BLAS thread would only wait for them."""
         from fcnn_cli.inputs import iter_batches
@@ -145,14 +164,14 @@ class Model:
                     a = self.outputs(batch.x)
             else:
                 a = self.outputs(batch.x)
-            yield batch, class_columns(a, self)
+            yield batch, self._results(a)
 
-
-def class_columns(a: np.ndarray, model: Model) -> np.ndarray:
-    """One column per class: a single sigmoid unit's output a becomes (1 − a, a)."""
-    if a.shape[1] == 1 and model.is_classifier:
-        return np.hstack([1 - a, a])
-    return a
+    def _results(self, a: np.ndarray) -> np.ndarray:
+        """One column per class (a single sigmoid unit's a becomes (1 − a, a)), or the
+        regression outputs in target units."""
+        if not self.is_classifier:
+            return self.in_target_units(a)
+        return np.hstack([1 - a, a]) if a.shape[1] == 1 else a
 
 
 def _are_paths(x: object) -> bool:

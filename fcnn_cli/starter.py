@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from fcnn_cli.config import validate
+from fcnn_cli.data import IMAGE_SUFFIXES
+from fcnn_cli.data.image_spec import ImageSpec
 from fcnn_cli.data.sources import DATASETS, Dataset, load_dataset
 
 
@@ -21,12 +24,20 @@ def starter_config(data: str, label_column: str | None = None) -> str:
     column of a .csv is `label_column`, else `label`, else the last column."""
     named = data in DATASETS
     label_column = label_column or _csv_label_column(Path(data))
+    image = None if named or not Path(data).is_dir() else _image_spec_for(Path(data))
     dataset = load_dataset(data if named else None, None if named else data,
-                           label_column or "label")
+                           label_column or "label", image=image)
+    if _looks_like_regression(dataset):
+        dataset = load_dataset(None, data, label_column or "label", task="regression")
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", dataset.name).strip("-") or "model"
     source = f"dataset: {data}" if named else f"path: {yaml.safe_dump(data).splitlines()[0]}"
     if label_column not in (None, "label"):
         source += f"\n  label_column: {yaml.safe_dump(label_column).splitlines()[0]}"
+    if dataset.class_names is None and dataset.feature_names is not None:
+        source += "\n  task: regression                # the label column holds numbers"
+    if image is not None:
+        source += _IMAGE_BLOCK.format(pipeline=image.pipeline, size=list(image.size),
+                                      channels=image.channels)
     text = _TEMPLATE.format(
         summary=_summary(dataset, data), source=source,
         test_fraction="0.0" if dataset.x_test is not None else "0.1",
@@ -37,11 +48,70 @@ def starter_config(data: str, label_column: str | None = None) -> str:
         else "each feature to zero mean, unit variance (fitted on train)",
         hidden=_hidden_layers(dataset), output=_output_layer(dataset),
         cost="log-likelihood" if dataset.class_names else "quadratic",
+        # a few hundred examples make few, noisy steps an epoch: Adam copes, and early
+        # stopping needs more patience
         optimizer="{name: sgd, lr: 0.1, momentum: 0.9, nesterov: true}"
-        if dataset.class_names else "{name: adam, lr: 0.001}",
+        if dataset.class_names and len(dataset.x_train) >= 5000 else "{name: adam, lr: 0.001}",
+        patience=5 if len(dataset.x_train) >= 5000 else 20,
+        epochs=30 if len(dataset.x_train) >= 5000 else 200,
         batch=64 if len(dataset.x_train) >= 2000 else 16, name=name)
     validate(yaml.safe_load(text), "the starter config")  # never hand out a broken config
     return text
+
+
+def _image_spec_for(root: Path) -> ImageSpec:
+    """The pipeline a few of the folder's pictures suggest: on a plain background, thin
+    strokes are `digit`s and filled shapes `object`s; anything else is a photo to
+    `resize`, in colour (32×32) when the pictures have colour."""
+    votes = [_kind_of_picture(file) for file in sorted(
+        p for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)[:9]]
+    votes = [vote for vote in votes if vote is not None]
+    if not votes:
+        return ImageSpec()
+    kind = max(("digit", "object", "colour", "gray"), key=votes.count)
+    if kind in ("digit", "object"):
+        return ImageSpec(kind, (28, 28))
+    return ImageSpec("resize", (32, 32), 3 if kind == "colour" else 1)
+
+
+def _kind_of_picture(file: Path) -> str | None:
+    """digit, object, colour (a colour photo) or gray (a gray photo); None if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as picture:
+            picture.draft("RGB", (128, 128))
+            rgb = np.asarray(picture.convert("RGB").resize((64, 64)), dtype=np.float32)
+    except (OSError, ValueError):
+        return None
+    gray = rgb.mean(axis=2)
+    border = np.concatenate([gray[:2].ravel(), gray[-2:].ravel(),
+                             gray[:, :2].ravel(), gray[:, -2:].ravel()])
+    background = float(np.median(border))
+    if float(np.median(np.abs(border - background))) < 6:  # a plain background
+        mask = np.abs(gray - background) > 40
+        if mask.any():
+            # stroke width (area over half the outline) against the shape's size: pen
+            # strokes are a small part of it (MNIST about 0.15), a filled shape half of it
+            outline = np.count_nonzero(np.diff(mask, axis=0)) + \
+                np.count_nonzero(np.diff(mask, axis=1)) + 1
+            rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+            size = min(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+            width = 2 * np.count_nonzero(mask) / outline
+            return "digit" if width / size < 0.25 else "object"
+    colourful = (rgb.max(axis=2) - rgb.min(axis=2) > 32).mean() > 0.05
+    return "colour" if colourful else "gray"
+
+
+def _looks_like_regression(dataset: Dataset) -> bool:
+    """Whole-number CSV labels with many different values (counts, prices in cents, ages)
+    are quantities more likely than class numbers."""
+    names = dataset.class_names
+    if dataset.feature_names is None or names is None or len(names) <= 20:
+        return False
+    if names != [str(k) for k in range(len(names))]:
+        return False  # text labels: classes
+    return len(np.unique(dataset.y_train)) > 20
 
 
 def _csv_label_column(path: Path) -> str | None:
@@ -88,6 +158,13 @@ def _output_layer(dataset: Dataset) -> str:
             "        # one unit per class")
 
 
+_IMAGE_BLOCK = """
+  image:                          # how each picture file becomes an input
+    pipeline: {pipeline}               # digit: handwritten digits; object: one thing on a plain
+    #                                 background (product shots); resize: any photo
+    size: {size}
+    channels: {channels}                     # 1: gray; 3: colour (resize only)"""
+
 _TEMPLATE = """\
 # {summary}
 # Train with `fcnn train THIS_FILE`; every key is explained in the README (Configs) and
@@ -106,10 +183,10 @@ model:
   init: he
 cost: {cost}
 training:
-  epochs: 30
+  epochs: {epochs}
   batch_size: {batch}
   optimizer: {optimizer}
   lr_schedule: {{name: cosine}}     # η decays smoothly to 0 over the epochs
-  early_stopping: {{patience: 5, monitor: val_loss}}   # keeps the best weights
+  early_stopping: {{patience: {patience}, monitor: val_loss}}   # keeps the best weights
 output: models/{name}.h5
 """

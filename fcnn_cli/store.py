@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import h5py
 import numpy as np
 
 from fcnn_cli import __version__
+from fcnn_cli.data.image_spec import ImageSpec, spec_for_shape
 from fcnn_cli.data.split import Normalizer
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.model import Model
@@ -28,7 +30,12 @@ from fcnn_cli.nn import Network, make_activation, make_cost
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
 
 FORMAT = "fcnn-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this fcnn reads and writes
+# Version 2 adds regression targets stored standardised (/preprocess/target_mean, _std).
+# Only such models are written as 2, so that an older fcnn refuses them ("upgrade")
+# instead of returning standardised numbers as if they were the targets; every other
+# model stays 1, readable by every fcnn.
+TARGETS_SCALED_VERSION = 2
 
 
 @dataclass
@@ -89,7 +96,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
     net = model.network
     f.attrs.update({
-        "format": FORMAT, "format_version": FORMAT_VERSION, "fcnn_version": __version__,
+        "format": FORMAT, "fcnn_version": __version__,
+        "format_version": 1 if model.target_normalizer is None else TARGETS_SCALED_VERSION,
         "created": model.created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "config": model.config_text, "cost": net.cost.name,
     })
@@ -112,6 +120,16 @@ def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
         pre.attrs["class_names"] = np.array(model.class_names, dtype=h5py.string_dtype())
     pre.create_dataset("mean", data=np.asarray(model.normalizer.mean, dtype=np.float32))
     pre.create_dataset("std", data=np.asarray(model.normalizer.std, dtype=np.float32))
+    if model.image is not None:
+        pre.attrs["image"] = model.image.to_json()
+    for key in ("feature_names", "target_names"):
+        names = getattr(model, key)
+        if names is not None:
+            pre.attrs[key] = np.array(names, dtype=h5py.string_dtype())
+    if model.target_normalizer is not None:
+        pre.attrs["target_normalize"] = model.target_normalizer.kind
+        pre.create_dataset("target_mean", data=model.target_normalizer.mean)
+        pre.create_dataset("target_std", data=model.target_normalizer.std)
     history = f.create_group("history")
     for key, values in model.history.items():
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
@@ -137,16 +155,40 @@ def _read_model(f: h5py.File, path: Path) -> Model:
         _check_preprocess(network, normalizer, input_shape, names)
         history = {key: value[()] for key, value in f["history"].items()} \
             if "history" in f else {}
+        pixel_max = float(pre.attrs["pixel_max"]) if "pixel_max" in pre.attrs else None
+        config_text = _text(f.attrs.get("config", ""))
         return Model(
             network=network, normalizer=normalizer,
             input_shape=input_shape,
             class_names=None if names is None else [_text(n) for n in names],
-            pixel_max=float(pre.attrs["pixel_max"]) if "pixel_max" in pre.attrs else None,
-            config_text=_text(f.attrs.get("config", "")), history=history,
+            pixel_max=pixel_max, config_text=config_text, history=history,
             created=_text(f.attrs.get("created", "")),
+            image=_image_spec(pre, input_shape, pixel_max, config_text),
+            feature_names=_names(pre, "feature_names"),
+            target_names=_names(pre, "target_names"),
+            target_normalizer=Normalizer(_text(pre.attrs["target_normalize"]),
+                                         pre["target_mean"][()], pre["target_std"][()])
+            if "target_normalize" in pre.attrs else None,
         )
     except (KeyError, OSError, ValueError, TypeError) as error:
         raise FcnnError(f"{path} is not a complete fcnn model ({error}); retrain it") from None
+
+
+def _image_spec(pre: h5py.Group, input_shape: tuple[int, ...], pixel_max: float | None,
+                config_text: str) -> ImageSpec | None:
+    """The stored picture spec; a model from fcnn 0.2 or before stored none: then image
+    data (it has a pixel_max) were pictures of its input shape, prepared as digits, or as
+    objects for Fashion-MNIST (the pipeline that dataset was made with)."""
+    if "image" in pre.attrs:
+        return ImageSpec.from_json(_text(pre.attrs["image"]))
+    if pixel_max is None:
+        return None
+    fashion = re.search(r"^\s+dataset:\s*fashion-mnist\s*$", config_text, re.MULTILINE)
+    return spec_for_shape(input_shape, "object" if fashion else "digit")
+
+
+def _names(pre: h5py.Group, key: str) -> list[str] | None:
+    return [_text(n) for n in pre.attrs[key]] if key in pre.attrs else None
 
 
 def _check_preprocess(net: Network, normalizer: Normalizer, input_shape: tuple[int, ...],

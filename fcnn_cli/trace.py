@@ -722,6 +722,9 @@ def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None
         y = np.zeros((1, out.shape[0]))
         y[0, index] = 1.0
     else:
+        values_out = model.in_target_units(out[None, :].astype(np.float32))[0]
+        header.append("prediction: " + ", ".join(
+            f"{name} = {fmt(v)}" for name, v in zip(model.output_names, values_out)))
         if target is None:
             raise FcnnError(f"{model.display_name} is a regression model: give --target with "
                             f"{out.shape[0]} comma-separated numbers")
@@ -730,6 +733,10 @@ def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None
             raise FcnnError(f"--target has {len(values)} numbers but the model has "
                             f"{out.shape[0]} outputs; give one number per output")
         y = np.array([values])
+        if model.target_normalizer is not None:  # the network learned standardised targets
+            y = np.asarray(model.target_normalizer(y), dtype=np.float64)
+            header.append(f"target y: {target} in the targets' units, standardised to "
+                          f"{', '.join(fmt(v) for v in y[0])} as in training")
     eta = lr if lr is not None else _configured_lr(model.config_text)
     header.append(f"update: one plain gradient-descent step with η = {fmt(eta)}"
                   + (" (--lr)" if lr is not None else " (the model's configured learning rate)"))

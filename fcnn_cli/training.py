@@ -21,7 +21,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from fcnn_cli.config import Config
-from fcnn_cli.data.sources import load_dataset
 from fcnn_cli.data.split import Splits, make_splits
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.metrics import in_chunks, one_hot
@@ -50,6 +49,7 @@ class EpochRow:
 
 class Reporter(Protocol):
     def warn(self, message: str) -> None: ...
+    def loading(self, done: int, total: int) -> None: ...  # image files read so far
     def start(self, summary: dict[str, Any]) -> None: ...
     def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None: ...
     def batch(self, done: int, batches: int, seen: int) -> None: ...
@@ -72,7 +72,7 @@ class Outcome:
 
     model: Model
     output: Path
-    test: dict[str, float] | None
+    test: dict[str, Any] | None  # loss, accuracy; for regression also per_output
     best_epoch: int
     stopped_early: bool
     warnings: list[str] = field(default_factory=list)
@@ -233,9 +233,14 @@ class Trainer:
     def run(self, resume: Path | None = None) -> Outcome:
         config = self.config
         data = config.data
-        dataset = load_dataset(data.dataset, data.path, data.label_column)
+        dataset = data.load(progress=self.reporter.loading)
+        if dataset.skipped:
+            self.reporter.warn(f"left out {len(dataset.skipped)} unreadable image file(s) "
+                               f"(data.image.skip_unreadable); the first: {dataset.skipped[0]}")
+        self.dataset = dataset
         self.splits = splits = make_splits(dataset, data.val_fraction, data.test_fraction,
-                                           config.seed, data.normalize, keep_raw=True)
+                                           config.seed, data.normalize, keep_raw=True,
+                                           target_normalize=data.target_normalize)
         units = output_units(config, splits)
         self.classify = splits.class_names is not None
         dtype = np.dtype(config.model.dtype)
@@ -251,6 +256,7 @@ class Trainer:
             "name": config.name, "architecture": self.net.sizes, "train": len(x),
             "val": len(splits.x_val), "test": len(splits.x_test),
             "resumed_at": (state.epoch + 1, state.batch) if resume else None,
+            "pictures": dataset.image.describe() if dataset.image else None,
         })
         from fcnn_cli.threads import blas_threads, default_threads
         default = default_threads(self.net.sizes, config.training.batch_size)
@@ -355,19 +361,28 @@ class Trainer:
             for p, saved in zip(self.net.params(), best):
                 p[...] = saved
         model = self._model(state)
-        test = None
+        test: dict[str, Any] | None = None
         if len(self.splits.x_test):
             y_test = targets(self.splits.y_test, self.net.sizes[-1], self.classify, self.net.dtype)
             loss, acc = evaluate(self.net, self.splits.x_test, y_test)
             test = {"loss": loss, "accuracy": acc if self.classify else math.nan}
+            if not self.classify:  # errors in the targets' own units
+                from fcnn_cli.metrics import regression_report
+
+                a = in_chunks(self.net.predict, self.splits.x_test)
+                test["per_output"] = regression_report(
+                    model.in_target_units(a), model.in_target_units(y_test), loss,
+                    model.output_names).per_output
         save_model(self.output, model)
         self.checkpoint.unlink(missing_ok=True)
         return Outcome(model, self.output, test, state.best_epoch, stopped_early)
 
     def _model(self, state: LoopState) -> Model:
-        s = self.splits
+        s, d = self.splits, self.dataset
         return Model(self.net, s.normalizer, tuple(s.input_shape), s.class_names, s.pixel_max,
-                     self.config_text, {k: np.asarray(v) for k, v in state.history.items()})
+                     self.config_text, {k: np.asarray(v) for k, v in state.history.items()},
+                     image=d.image, feature_names=d.feature_names, target_names=d.target_names,
+                     target_normalizer=s.target_normalizer)
 
     def _snapshot(self) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
         return ([p.copy() for p in self.net.params()],

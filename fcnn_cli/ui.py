@@ -52,6 +52,8 @@ def _start_line(summary: dict[str, Any]) -> str:
     arch = "-".join(map(str, summary["architecture"]))
     line = (f"training {summary['name']}: {arch} on {summary['train']:,} examples "
             f"(validation {summary['val']:,}, test {summary['test']:,})")
+    if summary.get("pictures"):
+        line += f"; picture files prepared as {summary['pictures']}"
     if summary.get("resumed_at"):
         epoch, batch = summary["resumed_at"]
         line += f"; resumed at epoch {epoch}, batch {batch + 1}"
@@ -74,6 +76,10 @@ class PlainReporter:
     def warn(self, message: str) -> None:
         warn(message)
 
+    def loading(self, done: int, total: int) -> None:
+        if done == total:
+            self.say(f"read {total:,} images")
+
     def start(self, summary: dict[str, Any]) -> None:
         self.say(_start_line(summary))
         self.say(EPOCH_HEADER)
@@ -92,6 +98,9 @@ class PlainReporter:
 
 
 class QuietReporter(PlainReporter):
+    def loading(self, done: int, total: int) -> None:
+        pass
+
     def start(self, summary: dict[str, Any]) -> None:
         pass
 
@@ -117,6 +126,17 @@ class LiveReporter(PlainReporter):
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
             TimeRemainingColumn(), console=_out, transient=True)
         self.last_draw = 0.0
+        self.reading: Any = None
+
+    def loading(self, done: int, total: int) -> None:
+        if self.reading is None:
+            self.reading = self.progress.add_task("images", total=total, rate="")
+            self.progress.start()
+        self.progress.update(self.reading, completed=done)
+        if done == total:
+            self.progress.stop()
+            self.progress.remove_task(self.reading)
+            _out.print(f"read {total:,} images", markup=False)
 
     def start(self, summary: dict[str, Any]) -> None:
         _out.print(_start_line(summary), markup=False)
@@ -160,17 +180,27 @@ def training_summary(outcome: Outcome) -> None:
     why = "early stopping" if outcome.stopped_early else "all epochs"
     _out.print(f"trained {epochs} epoch{'s' * (epochs != 1)} in {total:.1f} s ({why}); "
                f"best validation at epoch {outcome.best_epoch or '—'}", markup=False)
-    if outcome.test is not None:
-        _out.print(f"test: loss {_num(outcome.test['loss'])}, accuracy "
-                   f"{_pct(outcome.test['accuracy'])}", markup=False)
+    test = outcome.test
+    if test is not None and "per_output" in test:
+        errors = "; ".join(f"{name}: MAE {_num(m['mae'])}, R² {_num(m['r2'], 3)}"
+                           for name, m in test["per_output"].items())
+        _out.print(f"test: loss {_num(test['loss'])}; {errors}", markup=False)
+    elif test is not None:
+        _out.print(f"test: loss {_num(test['loss'])}, accuracy {_pct(test['accuracy'])}",
+                   markup=False)
     _out.print(f"model saved to {outcome.output}", markup=False)
 
 
 def eval_report(report: Report, title: str) -> None:
-    if report.mae is not None:
-        errors = ", ".join(_num(v) for v in report.mae)
-        _out.print(f"{title}: loss {_num(report.loss)}, mean absolute error per output "
-                   f"{errors}", markup=False)
+    if report.per_output is not None:
+        _out.print(f"{title}: loss {_num(report.loss)}", markup=False)
+        per_output = Table(title="per output, in the targets' units", title_justify="left")
+        for column in ("output", "MAE", "RMSE", "R²"):
+            per_output.add_column(column, justify="left" if column == "output" else "right")
+        for name, m in report.per_output.items():
+            r2 = "n/a" if m["r2"] is None else _num(m["r2"], 3)
+            per_output.add_row(Text(name), _num(m["mae"]), _num(m["rmse"]), r2)
+        _out.print(per_output)
         return
     _out.print(f"{title}: accuracy {_pct(report.accuracy)}, loss {_num(report.loss)}",
                markup=False)
@@ -192,51 +222,47 @@ def eval_report(report: Report, title: str) -> None:
     _out.print(confusion)
 
 
-def prediction_table(rows: list[tuple[str, list[tuple[str, float]], bool]]) -> None:
-    table = Table(show_lines=False)
-    table.add_column("input", overflow="fold")
-    table.add_column("prediction")
-    table.add_column("top classes (probability)", no_wrap=True)
-    for name, top, empty in rows:
-        table.add_row(Text(name), Text(_label(top, empty)), Text(_top(top)))
-    _out.print(table)
-
-
-def _label(top: list[tuple[str, float]], empty: bool) -> str:
-    return top[0][0] + (" (image looked empty)" if empty else "")
-
-
-def _top(top: list[tuple[str, float]]) -> str:
-    return "  ".join(f"{c} {p:.3f}" for c, p in top)
-
-
 class PredictionOutput:
     """`fcnn predict`'s results: a table, or past `table_rows` of them plain aligned lines,
     printed as they come (rich takes seconds over a table of thousands of rows, and a
-    table shows nothing until the last row is in)."""
+    table shows nothing until the last row is in). The first column names the input."""
 
-    def __init__(self, table_rows: int = 100) -> None:
+    def __init__(self, columns: list[str], numbers: bool = False, table_rows: int = 100
+                 ) -> None:
+        self.columns = columns
+        self.numbers = numbers  # every column but the first holds a number: align right
         self.table_rows = table_rows
-        self.rows: list[tuple[str, list[tuple[str, float]], bool]] = []
-        self.width = 0  # of the input column, once streaming
+        self.rows: list[list[str]] = []
+        self.widths: list[int] = []  # of each column, once streaming
 
-    def add(self, name: str, top: list[tuple[str, float]], empty: bool) -> None:
-        self.rows.append((name, top, empty))
-        if not self.width:
+    def add(self, cells: list[str]) -> None:
+        self.rows.append(cells)
+        if not self.widths:
             if len(self.rows) <= self.table_rows:
                 return
-            self.width = max(len("input"), *(len(row[0]) for row in self.rows))
-            self._line("input", "prediction", "top classes (probability)")
-        for row_name, row_top, row_empty in self.rows:
-            self._line(row_name, _label(row_top, row_empty), _top(row_top))
+            self.widths = [max(len(row[i]) for row in [self.columns, *self.rows])
+                           for i in range(len(self.columns))]
+            self._line(self.columns)
+        for row in self.rows:
+            self._line(row)
         self.rows.clear()
 
     def close(self) -> None:
-        if not self.width:
-            prediction_table(self.rows)
+        if self.widths:
+            return
+        table = Table(show_lines=False)
+        # the inputs' names stay whole up to 40 characters; the other columns wrap first
+        names = min(40, max((len(row[0]) for row in self.rows), default=5))
+        for i, column in enumerate(self.columns):
+            table.add_column(Text(column), overflow="fold", min_width=names if i == 0 else None,
+                             justify="right" if self.numbers and i else "left")
+        for row in self.rows:
+            table.add_row(*(Text(cell) for cell in row))
+        _out.print(table)
 
-    def _line(self, name: str, label: str, top: str) -> None:
-        print(f"{name:<{self.width}}  {label:<10}  {top}")
+    def _line(self, cells: list[str]) -> None:
+        print("  ".join(f"{cell:>{width}}" if self.numbers and i else f"{cell:<{width}}"
+                        for i, (cell, width) in enumerate(zip(cells, self.widths))).rstrip())
 
 
 @contextlib.contextmanager
@@ -282,16 +308,21 @@ def name_table(kind: str, rows: list[tuple[str, str]]) -> None:
 
 
 def show_image(name: str, pixels: np.ndarray) -> None:
-    """Draw a 2-D array in the terminal, two pixel rows per character (▀: top fg, bottom bg)."""
+    """Draw a picture in the terminal, two pixel rows per character (▀: top fg, bottom bg):
+    a 2-D array in gray, an (H, W, 3) array in colour."""
+    colour = pixels.ndim == 3
     grid = pixels / max(float(pixels.max()), 1e-9)
-    levels = (grid * 255).astype(int)
+    levels = np.clip(grid * 255, 0, 255).astype(int)  # (a negative value is no colour)
+    if not colour:
+        levels = levels[..., None].repeat(3, axis=2)  # gray: the same level in R, G and B
     if len(levels) % 2:
-        levels = np.vstack([levels, np.zeros((1, levels.shape[1]), dtype=int)])
+        levels = np.concatenate([levels, np.zeros((1, *levels.shape[1:]), dtype=int)])
     lines = []
-    for top, bottom in zip(levels[0::2], levels[1::2]):
-        lines.append("".join(f"[rgb({t},{t},{t}) on rgb({b},{b},{b})]▀[/]"
+    for top, bottom in zip(levels[0::2].tolist(), levels[1::2].tolist()):
+        lines.append("".join(f"[rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})]▀[/]"
                              for t, b in zip(top, bottom)))
-    _out.print(f"{name} — what the network sees ({pixels.shape[0]}×{pixels.shape[1]}):",
+    kind = " RGB" if colour else ""
+    _out.print(f"{name} — what the network sees ({pixels.shape[0]}×{pixels.shape[1]}{kind}):",
                markup=False, soft_wrap=True)
     for line in lines:
         _out.print(line)

@@ -41,7 +41,8 @@ def test_a_csv_of_the_wrong_width_is_refused(digits_model: Path, tmp_path: Path)
 
 
 def test_a_csv_with_a_word_names_the_row_and_column(digits_model: Path, tmp_path: Path) -> None:
-    (tmp_path / "x.csv").write_text("\n".join([",".join(["0"] * 64)] * 2 + ["0,1,two"]))
+    (tmp_path / "x.csv").write_text("\n".join([",".join(["0"] * 64)] * 2
+                                               + [",".join(["0", "1", "two"] + ["0"] * 61)]))
     fails_with(["predict", str(digits_model), str(tmp_path / "x.csv")],
                "row 3, column 3: 'two' is not a number")
 

@@ -2,7 +2,7 @@
 
 images.py replaces np.median, np.percentile, Pillow's MedianFilter and a straightforward
 Otsu with cheaper equivalents; these tests hold each one to its reference bit for bit
-(on whatever NumPy and Pillow are installed), and hold prepare_images, the batch form
+(on whatever NumPy and Pillow are installed), and hold prepare_files, the batch form
 that worker processes run, to load_image row by row.
 """
 
@@ -16,7 +16,8 @@ import pytest
 from PIL import Image, ImageFilter
 
 from fcnn_cli.data import images
-from fcnn_cli.data.images import load_image, prepare_images
+from fcnn_cli.data.images import load_image
+from fcnn_cli.data.prepare import prepare_files
 from fcnn_cli.errors import FcnnError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
@@ -32,14 +33,14 @@ def _save(path: Path, picture: np.ndarray) -> Path:
     return path
 
 
-# --- prepare_images is load_image, row by row ------------------------------------------
+# --- prepare_files is load_image, row by row ------------------------------------------
 
 
 @pytest.mark.parametrize(("shape", "pixel_max"), [((28, 28), 255.0), ((784,), 1.0),
                                                   ((8, 8), 16.0), ((20, 30), 255.0)])
-def test_prepare_images_rows_are_load_image_exactly(shape: tuple[int, ...],
+def test_prepare_files_rows_are_load_image_exactly(shape: tuple[int, ...],
                                                     pixel_max: float) -> None:
-    pixels, looked_empty = prepare_images(PICTURES, shape, pixel_max)
+    pixels, looked_empty = _pixels_and_empty(PICTURES, shape, pixel_max)
     assert pixels.dtype == np.float32 and pixels.shape == (len(PICTURES), int(np.prod(shape)))
     assert looked_empty.dtype == bool and looked_empty.shape == (len(PICTURES),)
     for row, path in enumerate(PICTURES):
@@ -48,40 +49,40 @@ def test_prepare_images_rows_are_load_image_exactly(shape: tuple[int, ...],
         assert looked_empty[row] == prepared.looked_empty
 
 
-def test_prepare_images_takes_strings_and_marks_empty_pictures(tmp_path: Path) -> None:
+def test_prepare_files_takes_strings_and_marks_empty_pictures(tmp_path: Path) -> None:
     blank = _save(tmp_path / "blank.png", np.full((60, 60), 255, np.uint8))
     paths = [str(PICTURES[0]), str(blank)]
-    pixels, looked_empty = prepare_images(paths, (28, 28), 255.0)
+    pixels, looked_empty = _pixels_and_empty(paths, (28, 28), 255.0)
     assert looked_empty.tolist() == [False, True]
     assert _same_bits(pixels[0], load_image(PICTURES[0]).pixels.reshape(-1))
     assert not pixels[1].any()
 
 
-def test_prepare_images_of_no_files() -> None:
-    pixels, looked_empty = prepare_images([], (28, 28), 255.0)
+def test_prepare_files_of_no_files() -> None:
+    pixels, looked_empty = _pixels_and_empty([], (28, 28), 255.0)
     assert pixels.shape == (0, 784) and pixels.dtype == np.float32
     assert looked_empty.shape == (0,) and looked_empty.dtype == bool
 
 
-def test_prepare_images_stops_at_a_bad_file_with_load_images_error(tmp_path: Path) -> None:
+def test_prepare_files_stops_at_a_bad_file_with_load_images_error(tmp_path: Path) -> None:
     (tmp_path / "notes.png").write_text("remember the milk\n")
     with pytest.raises(FcnnError) as single:
         load_image(tmp_path / "notes.png")
     with pytest.raises(FcnnError) as batch:
-        prepare_images([PICTURES[0], tmp_path / "notes.png"], (28, 28), 255.0)
+        prepare_files([PICTURES[0], tmp_path / "notes.png"], (28, 28), 255.0)
     assert batch.value.message == single.value.message
     assert batch.value.exit_code == single.value.exit_code
 
 
-def test_prepare_images_can_be_sent_to_a_worker_process() -> None:
-    assert pickle.loads(pickle.dumps(prepare_images)) is prepare_images
+def test_prepare_files_can_be_sent_to_a_worker_process() -> None:
+    assert pickle.loads(pickle.dumps(prepare_files)) is prepare_files
 
 
-# --- hard pictures keep their behaviour through prepare_images ----------------------------
+# --- hard pictures keep their behaviour through prepare_files ----------------------------
 
 
 def test_thin_strokes_are_still_thickened() -> None:
-    pixels, looked_empty = prepare_images([EXAMPLES / "user-3-thin-strokes-300px.png"],
+    pixels, looked_empty = _pixels_and_empty([EXAMPLES / "user-3-thin-strokes-300px.png"],
                                           (28, 28), 255.0)
     assert not looked_empty[0] and (pixels[0] > 127).sum() > 40
 
@@ -89,7 +90,7 @@ def test_thin_strokes_are_still_thickened() -> None:
 def test_one_pixel_strokes_in_a_large_picture_survive_the_median(tmp_path: Path) -> None:
     picture = np.full((300, 300), 250, np.uint8)
     picture[60:240, 150] = 20  # a '1' one pixel wide: the 3×3 median erases it entirely
-    pixels, looked_empty = prepare_images([_save(tmp_path / "one.png", picture)],
+    pixels, looked_empty = _pixels_and_empty([_save(tmp_path / "one.png", picture)],
                                           (28, 28), 255.0)
     field = pixels[0].reshape(28, 28)
     assert not looked_empty[0]
@@ -101,7 +102,7 @@ def test_a_lighting_gradient_is_still_not_ink(tmp_path: Path) -> None:
     paper = np.linspace(250, 130, 200)[:, None] * np.ones((1, 200))  # light fades downwards
     picture = paper.copy()
     picture[60:140, 97:103] -= 110
-    pixels, _ = prepare_images([_save(tmp_path / "shadow.png", np.uint8(picture))],
+    pixels, _ = _pixels_and_empty([_save(tmp_path / "shadow.png", np.uint8(picture))],
                                (28, 28), 255.0)
     field = pixels[0].reshape(28, 28)
     rows, cols = np.flatnonzero(field.any(axis=1)), np.flatnonzero(field.any(axis=0))
@@ -112,7 +113,7 @@ def test_a_lighting_gradient_is_still_not_ink(tmp_path: Path) -> None:
 @pytest.mark.parametrize("side", [50, 120])
 def test_blank_pictures_still_look_empty(tmp_path: Path, paper: int, side: int) -> None:
     path = _save(tmp_path / "blank.png", np.full((side, side), paper, np.uint8))
-    pixels, looked_empty = prepare_images([path], (28, 28), 255.0)
+    pixels, looked_empty = _pixels_and_empty([path], (28, 28), 255.0)
     assert looked_empty[0] and not pixels.any()
 
 
@@ -255,3 +256,8 @@ def test_a_blank_canvas_shares_the_background_of_the_general_fit() -> None:
                                                  geometry.design)
     assert _same_bits(shared, images._plane(coef, geometry)) and noise == plain_noise
     assert not shared.flags.writeable
+
+
+def _pixels_and_empty(*args: object) -> tuple[np.ndarray, np.ndarray]:
+    prepared = prepare_files(*args)  # type: ignore[arg-type]
+    return prepared.pixels, prepared.looked_empty

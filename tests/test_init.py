@@ -111,3 +111,42 @@ def test_data_that_cannot_be_read_is_one_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["init", str(tmp_path / "x.yaml"), "--data",
                                  str(tmp_path / "nope.csv")])
     assert result.exit_code == 2 and "data path not found" in result.stderr
+
+
+def _folder(root: Path, draw) -> Path:  # type: ignore[no-untyped-def]
+    """Two classes of four 48×48 pictures each, drawn by draw(rng, class index)."""
+    rng = np.random.default_rng(0)
+    for label in range(2):
+        (root / f"class{label}").mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(draw(rng, label)).save(root / f"class{label}" / f"{i}.png")
+    return root
+
+
+def _strokes(rng: np.random.Generator, label: int) -> np.ndarray:
+    picture = np.full((48, 48), 250, np.uint8)
+    picture[10:38, 22:25] = 20  # a pen stroke: a "1"
+    if label:
+        picture[10:13, 14:34] = 20  # and a bar across: a "7"
+    return picture
+
+
+def _filled(rng: np.random.Generator, label: int) -> np.ndarray:
+    picture = np.full((48, 48), 245, np.uint8)
+    picture[12:36, 12 + 4 * label:36] = 60  # a filled block on plain paper
+    return picture
+
+
+def _busy_colour(rng: np.random.Generator, label: int) -> np.ndarray:
+    return rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)  # no plain background at all
+
+
+@pytest.mark.parametrize(("draw", "pipeline", "channels"), [
+    (_strokes, "digit", 1), (_filled, "object", 1), (_busy_colour, "resize", 3)])
+def test_an_image_folder_gets_the_pipeline_its_pictures_suggest(
+        tmp_path: Path, draw, pipeline: str, channels: int) -> None:  # type: ignore[no-untyped-def]
+    folder = _folder(tmp_path / "pictures", draw)
+    config = init(str(tmp_path / "p.yaml"), "--data", str(folder))
+    assert config["data"]["image"]["pipeline"] == pipeline
+    assert config["data"]["image"]["channels"] == channels
+    trains(tmp_path / "p.yaml", tmp_path)

@@ -11,11 +11,12 @@ from typer.testing import CliRunner
 import fcnn_cli
 from fcnn_cli import inputs
 from fcnn_cli.cli import app
+from fcnn_cli.data import prepare
 from fcnn_cli.data.images import load_image
 from fcnn_cli.data.sources import load_dataset
 
 runner = CliRunner()
-N = 2 * inputs.PARALLEL_FROM + 7  # several chunks on workers, the last one short
+N = 2 * prepare.PARALLEL_FROM + 7  # several chunks on workers, the last one short
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_each_image_is_prepared_exactly_as_on_its_own(folder: Path) -> None:
     files = sorted(folder.rglob("*.png"))
     batches = list(inputs.iter_batches([folder], model, workers=2))
     rows = np.concatenate([batch.x for batch in batches])
-    for i in (0, 1, inputs.image_chunk(N), N - 1):
+    for i in (0, 1, prepare.chunk_size(N), N - 1):
         assert np.array_equal(rows[i], load_image(files[i]).pixels.reshape(-1))
 
 
@@ -63,11 +64,11 @@ def test_chunks_are_fixed_whatever_the_number_of_workers(folder: Path) -> None:
     sizes = {w: [len(b.names) for b in inputs.iter_batches([folder], model, workers=w)]
              for w in (1, 2, 3)}
     assert sizes[1] == sizes[2] == sizes[3]
-    assert max(sizes[1]) == inputs.image_chunk(N) and len(sizes[1]) > 2
+    assert max(sizes[1]) == prepare.chunk_size(N) and len(sizes[1]) > 2
 
 
 def test_a_chunk_is_about_an_eighth_of_the_run_within_bounds() -> None:
-    assert [inputs.image_chunk(n) for n in (1, 64, 800, 100_000)] == [16, 16, 100, 256]
+    assert [prepare.chunk_size(n) for n in (1, 64, 800, 100_000)] == [16, 16, 100, 256]
 
 
 def test_progress_counts_every_input_once(folder: Path) -> None:

@@ -296,7 +296,7 @@ def test_csv_decimal_labels_are_regression_targets(tmp_path: Path) -> None:
 
 def test_csv_non_numeric_cell_names_row_and_column(tmp_path: Path) -> None:
     message = _error(path=_csv(tmp_path, "a,b,label\n1,2,0\n3,four,1\n"))
-    assert "row 3 column 'b'" in message and "'four' is not a number" in message
+    assert "row 3, column 'b'" in message and "'four' is not a number" in message
 
 
 def test_csv_missing_label_column_lists_the_columns(tmp_path: Path) -> None:
@@ -310,7 +310,7 @@ def test_csv_row_with_wrong_number_of_cells_is_an_error(tmp_path: Path) -> None:
 
 
 def test_csv_empty_label_is_an_error(tmp_path: Path) -> None:
-    assert "row 2 column 'label' is empty" in _error(path=_csv(tmp_path, "a,label\n1,\n2,1\n"))
+    assert "row 2, column 'label' is empty" in _error(path=_csv(tmp_path, "a,label\n1,\n2,1\n"))
 
 
 def test_csv_with_only_a_header_is_an_error(tmp_path: Path) -> None:

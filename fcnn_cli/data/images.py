@@ -1,11 +1,24 @@
-"""A picture file -> one model input, the way MNIST's digits were made.
+"""A picture file -> one model input, by one of three pipelines (an `ImageSpec` names it).
 
-MNIST digits are white ink on black, the ink's box scaled to fit 20×20 (anti-aliased,
-aspect ratio kept) and placed in 28×28 with its centre of mass at the centre. A user's
-picture is brought to that form step by step (DESIGN.md §8):
+- `digit` (the default; a bare input shape means this one): as MNIST made its digits,
+  white ink on black, the ink's box scaled to fit 20×20 (anti-aliased, aspect ratio kept)
+  and placed in 28×28 with its centre of mass at the centre; gray;
+- `object`: as Fashion-MNIST made its product shots (Xiao et al. 2017): the edges close
+  to the background colour trimmed, the longer side resized to the size, sharpened,
+  padded to the size and centred, gray; a light background inverted, and the levels
+  stretched so that the background is 0 (as if it were Fashion-MNIST's white) and the
+  object light;
+- `resize`: any photo resized to the size, gray or RGB, the aspect ratio kept by padding
+  with the border's colour or by a centre crop (`fit` pad, crop), or not (stretch); no
+  inversion, no contrast change.
 
-1. decode any PNG/JPEG/GIF/BMP mode: EXIF orientation applied, transparency put on
-   white, palette and 16-bit turned into gray; very large pictures are reduced first;
+All three decode alike: any PNG/JPEG/GIF/BMP mode, EXIF orientation applied,
+transparency put on white, very large pictures reduced first; a bad file is one
+FcnnError that says why.
+
+The digit pipeline, step by step (DESIGN.md §8):
+
+1. decode, palette and 16-bit turned into gray;
 2. polarity from the border's median: a light background means dark ink, inverted;
 3. the ink's box from Otsu's threshold on a lightly median-filtered copy (noise and
    paper grain stay out of it), contrast stretched so background is 0 and ink 255;
@@ -18,7 +31,8 @@ each NumPy call matters more than the arithmetic. The helpers below compute exac
 what np.median, np.percentile, Pillow's MedianFilter and a plain Otsu give (the same
 values, bit for bit: tests/test_images_exact.py holds them to that) with fewer and
 cheaper array passes, and what pictures of one size share (the border's geometry, the
-background of a blank canvas) is worked out once.
+background of a blank canvas) is worked out once. The object and resize pipelines keep
+the picture in Pillow (8-bit, one or three bands) until it is the size of the input.
 """
 
 from __future__ import annotations
@@ -28,14 +42,15 @@ import math
 import os
 import stat
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageFilter, ImageOps, UnidentifiedImageError
 
+from fcnn_cli.data.image_spec import FITS, PIPELINES, ImageSpec
 from fcnn_cli.errors import FcnnError
 
 MIN_SIDE = 4  # a smaller picture cannot hold a digit
@@ -46,20 +61,61 @@ STROKE_PX = 2.5  # MNIST's stroke width at 28×28
 THICKEN_BELOW_SCALE = 0.5  # only shrinking 2× or more loses strokes; thin small digits are real
 EMPTY_CONTRAST = 24.0  # ink must differ from the background by this much (of 255) to count
 MEDIAN_MIN_SIDE = 56  # below this a 3×3 median would erase real strokes, not noise
+TRIM_TOLERANCE = 0.05  # Fashion-MNIST: within 5% of the largest RGB distance is background
+# Fashion-MNIST's Gaussian unsharp operator of radius 1.0; the threshold leaves JPEG
+# noise in the background alone
+SHARPEN = ImageFilter.UnsharpMask(radius=1.0, percent=100, threshold=3)
+# resize box-averages by whole factors until the last LANCZOS step shrinks 3× or less:
+# indistinguishable from LANCZOS all the way (Pillow's docs), at a fraction of the cost
+REDUCING_GAP = 3.0
+LANCZOS = Image.Resampling.LANCZOS
+_Colour = float | tuple[int, ...]  # a colour as Image.new takes it: a level, or RGB
 
 
 @dataclass
 class PreparedImage:
-    """A model input in raw units: float32, shape input_shape, white ink on black."""
+    """A model input in raw units: float32, shape input_shape (or the spec's shape),
+    white ink or object on black (digit, object), or the picture as it is (resize)."""
 
     pixels: np.ndarray  # 0..pixel_max
-    looked_empty: bool  # no ink found: the pixels are all zero
+    looked_empty: bool  # no ink or object found: the pixels are all zero
 
 
-def load_image(path: str | Path, input_shape: tuple[int, ...] = (28, 28),
+def load_image(path: str | Path, spec: ImageSpec | tuple[int, ...] = (28, 28),
                pixel_max: float = 255.0) -> PreparedImage:
-    """Read an image file and prepare it as MNIST prepared its digits (see module doc)."""
+    """Read an image file and prepare it by `spec`'s pipeline (see module doc); a bare
+    shape means the digit pipeline with that input shape."""
     path = path if isinstance(path, Path) else Path(path)
+    if not isinstance(spec, ImageSpec):
+        return _digit(path, spec, pixel_max)
+    _check_spec(spec)
+    if spec.pipeline == "digit":
+        return _digit(path, spec.size, pixel_max)
+    if spec.pipeline == "object":
+        return _object(path, spec.size, pixel_max)
+    return _resize(path, spec, pixel_max)
+
+
+def _check_spec(spec: ImageSpec) -> None:
+    """Nothing for a spec the pipelines can follow; otherwise a one-line FcnnError."""
+    if spec.pipeline not in PIPELINES:
+        raise FcnnError(f"unknown image pipeline {spec.pipeline!r}; "
+                        f"use one of {', '.join(PIPELINES)}")
+    if spec.channels != 1 and (spec.pipeline != "resize" or spec.channels != 3):
+        wanted = "1 (gray) or 3 (RGB)" if spec.pipeline == "resize" else "1 (gray)"
+        hint = "" if spec.pipeline == "resize" else "; for RGB inputs use the resize pipeline"
+        raise FcnnError(f"the {spec.pipeline} pipeline makes pictures of {wanted} channels, "
+                        f"not {spec.channels}{hint}")
+    if spec.fit not in FITS:
+        raise FcnnError(f"unknown fit {spec.fit!r} for resized pictures; "
+                        f"use one of {', '.join(FITS)}")
+    if len(spec.size) != 2 or min(spec.size) < 1:
+        raise FcnnError(f"an image size must be two positive numbers (height, width), "
+                        f"not {spec.size}")
+
+
+def _digit(path: Path, input_shape: tuple[int, ...], pixel_max: float) -> PreparedImage:
+    """The MNIST way (module doc, steps 1-5)."""
     height, width = _field_shape(input_shape, path)
     gray = _read_gray(path)
     ink = _ink_on_black(gray)
@@ -78,20 +134,6 @@ def load_image(path: str | Path, input_shape: tuple[int, ...] = (28, 28),
     return PreparedImage(pixels.astype(np.float32), looked_empty=False)
 
 
-def prepare_images(paths: Sequence[str | Path], input_shape: tuple[int, ...],
-                   pixel_max: float) -> tuple[np.ndarray, np.ndarray]:
-    """Many files at once, for a worker process: (pixels (n, prod(input_shape)) float32,
-    looked_empty (n,) bool), row i exactly load_image(paths[i], ...).pixels flattened.
-    The first unreadable file raises its FcnnError, as load_image would."""
-    pixels = np.empty((len(paths), math.prod(input_shape)), np.float32)
-    looked_empty = np.zeros(len(paths), bool)
-    for row, path in enumerate(paths):
-        prepared = load_image(path, input_shape, pixel_max)
-        pixels[row] = prepared.pixels.reshape(-1)
-        looked_empty[row] = prepared.looked_empty
-    return pixels, looked_empty
-
-
 def _field_shape(input_shape: tuple[int, ...], path: Path) -> tuple[int, int]:
     """(height, width) of the model's input; a flat input of n×n values counts as n×n."""
     if len(input_shape) == 2:
@@ -107,18 +149,24 @@ def _field_shape(input_shape: tuple[int, ...], path: Path) -> tuple[int, int]:
 
 def _read_gray(path: Path) -> np.ndarray:
     """The picture as float32 gray levels 0..255 (white 255), longer side at most ~WORK_SIDE."""
+    return np.asarray(_decode(path, _to_gray, WORK_SIDE), dtype=np.float32)
+
+
+def _decode(path: Path, convert: Callable[[Image.Image, Path], Image.Image],
+            work_side: int) -> Image.Image:
+    """The picture in the mode `convert` turns it into, upright, longer side at most about
+    `work_side`; every way a file can be unreadable is a one-line FcnnError. The result
+    holds its pixels in memory (Pillow keeps a loaded image's data when its file closes)."""
     _check_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:  # an animated GIF opens at its first frame
                 _check_size(image.size, path)
-                image.draft(None, (WORK_SIDE, WORK_SIDE))  # JPEG only: decode at 1/2..1/8 size
+                image.draft(None, (work_side, work_side))  # JPEG only: decode at 1/2..1/8 size
                 image.load()
                 ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of a photo
-                gray = _to_gray(image, path)
-                # (while the file is open: gray may be the opened image itself)
-                return _as_array(gray)
+                return _reduced(convert(image, path), work_side)
     except UnidentifiedImageError:
         raise FcnnError(f"{path}: not an image Pillow can read; "
                         "give a PNG, JPEG, GIF or BMP file") from None
@@ -129,12 +177,12 @@ def _read_gray(path: Path) -> np.ndarray:
                         "save or copy the image again") from None
 
 
-def _as_array(gray: Image.Image) -> np.ndarray:
-    """Gray levels as float32, a large picture box-averaged down to about WORK_SIDE first."""
-    longer = max(gray.size)
-    if longer > WORK_SIDE:  # box-average early: every later step is then cheap
-        gray = gray.reduce(math.ceil(longer / WORK_SIDE))
-    return np.asarray(gray, dtype=np.float32)
+def _reduced(picture: Image.Image, work_side: int) -> Image.Image:
+    """A large picture box-averaged down to about `work_side`: every later step is then cheap."""
+    longer = max(picture.size)
+    if longer > work_side:
+        return picture.reduce(math.ceil(longer / work_side))
+    return picture
 
 
 def _check_file(path: Path) -> None:
@@ -181,6 +229,27 @@ def _to_gray(image: Image.Image, path: Path) -> Image.Image:
         return image  # already gray (convert would only copy it)
     try:
         return image.convert("L")
+    except ValueError:
+        raise FcnnError(f"{path}: image mode {mode} is not supported; "
+                        "save it as an RGB or grayscale PNG or JPEG") from None
+
+
+def _to_colour(image: Image.Image, path: Path) -> Image.Image:
+    """Any mode -> 'RGB', or gray as _to_gray gives it ('L', 'F': a gray picture need not
+    be tripled to be measured or resized); transparency composited onto white."""
+    mode = image.mode
+    transparent = "transparency" in image.info
+    if mode in ("L", "RGB") and not transparent:
+        return image  # (convert would only copy it)
+    if mode.startswith("I") or mode in ("F", "1"):
+        return _to_gray(image, path)
+    if mode in ("PA", "LA", "La", "RGBA", "RGBa") or transparent:
+        with_alpha = image.convert("RGBA")
+        white = Image.new("RGB", image.size, (255, 255, 255))
+        white.paste(with_alpha, (0, 0), with_alpha)  # its alpha as the mask: a blend onto white
+        return white
+    try:
+        return image.convert("RGB")  # a palette (may be colour), CMYK, YCbCr, ...
     except ValueError:
         raise FcnnError(f"{path}: image mode {mode} is not supported; "
                         "save it as an RGB or grayscale PNG or JPEG") from None
@@ -553,3 +622,191 @@ def _centre_of_mass_paste(patch: np.ndarray, height: int, width: int) -> np.ndar
         field[dst_top:dst_top + rows_n, dst_left:dst_left + cols_n] = \
             patch[src_top:src_top + rows_n, src_left:src_left + cols_n]
     return field
+
+
+# --- the object pipeline (Fashion-MNIST) ------------------------------------------------
+
+
+def _object(path: Path, size: tuple[int, int], pixel_max: float) -> PreparedImage:
+    """Trim the background, longer side to the size, sharpen, pad and centre, gray, a light
+    background inverted; the background comes out 0 (module doc)."""
+    height, width = size
+    picture = _decode(path, _to_colour, _work_side(size))
+    if picture.mode == "F":
+        picture = picture.convert("L")  # 16-bit gray: 8 bits are plenty for the input's size
+    background = _fill(_median_colour(_ring(np.asarray(picture))), picture.mode)
+    box = _trim_box(picture, background)
+    if box is None:  # all background
+        return PreparedImage(np.zeros(size, np.float32), looked_empty=True)
+    level = _gray_level(background)
+    # crop and gray first: the resize then works on one band, not three
+    patch = picture.crop(box)
+    if patch.mode != "L":
+        patch = patch.convert("L")
+    fitted = _fitted(patch.size, (width, height))
+    patch = patch.resize(fitted, LANCZOS, reducing_gap=REDUCING_GAP)
+    field = Image.new("L", (width, height), level)
+    field.paste(patch, ((width - fitted[0]) // 2, (height - fitted[1]) // 2))
+    # sharpened after padding, so the object's edges are sharpened against the background
+    gray = np.asarray(field.filter(SHARPEN), dtype=np.float32)
+    pixels = _on_black(gray, level, pixel_max)
+    return PreparedImage(pixels, looked_empty=not pixels.any())
+
+
+def _work_side(size: tuple[int, int]) -> int:
+    """How far a large picture may be reduced before resizing: WORK_SIDE, or more for a
+    large input, so that the last resize still has twice the detail it keeps."""
+    return max(WORK_SIDE, 2 * max(size))
+
+
+def _ring(values: np.ndarray) -> np.ndarray:
+    """The border pixels (2% of the shorter side, as the digit pipeline's), one a row:
+    shape (n, bands)."""
+    height, width = values.shape[:2]
+    ring = max(1, round(0.02 * min(height, width)))
+    bands = 1 if values.ndim == 2 else values.shape[2]
+    sides = (values[:ring], values[-ring:], values[ring:-ring, :ring], values[ring:-ring, -ring:])
+    return np.concatenate([side.reshape(-1, bands) for side in sides])
+
+
+def _median_colour(border: np.ndarray) -> np.ndarray:
+    """The background colour: the median of each band over the border (float64, one value
+    a band), so that a stray pixel or a corner of the object does not move it."""
+    bands = border.T.copy()  # one band a row: each partitioned in place
+    middle = bands.shape[1] // 2
+    bands.partition([middle - 1, middle] if middle else [0], axis=1)
+    if bands.shape[1] % 2:
+        return bands[:, middle].astype(np.float64)
+    return (bands[:, middle - 1].astype(np.float64) + bands[:, middle]) / 2
+
+
+def _fill(colour: np.ndarray, mode: str) -> _Colour:
+    """`colour` as Image.new takes it for a picture of `mode` ('L', 'F' or 'RGB')."""
+    if mode == "F":
+        return float(colour[0])
+    levels = tuple(int(level) for level in np.clip(np.rint(colour), 0, 255))
+    return levels[0] if mode == "L" else levels
+
+
+def _gray_level(colour: _Colour) -> int:
+    """The background's gray level, by Pillow's own RGB -> L rounding, so that background
+    pixels and the padding get the same level."""
+    if not isinstance(colour, tuple):
+        return int(colour)
+    return int(Image.new("RGB", (1, 1), colour).convert("L").getpixel((0, 0)))
+
+
+def _trim_box(picture: Image.Image, background: _Colour) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the rows and columns that hold two or more pixels
+    further from the background colour than TRIM_TOLERANCE of the largest possible
+    distance (one such pixel alone is a speck of dust or a hot pixel, not the object);
+    None when there are none.
+
+    Far pixels are found in Pillow (a few cheap passes in C, where NumPy would widen
+    every band to float first): each band's difference, for RGB squared through a table
+    and summed by a conversion to gray whose offset takes the limit away, so that only
+    far pixels stay non-zero."""
+    difference = ImageChops.difference(picture, Image.new(picture.mode, picture.size,
+                                                          background))
+    if picture.mode == "L":  # the limit taken away (clipped at 0): only far levels stay
+        far = ImageChops.subtract(difference, Image.new("L", picture.size,
+                                                        math.floor(_LIMIT_GRAY)))
+    else:
+        far = difference.point(_SQUARED * 3).convert("L", matrix=(1, 1, 1, -_SQUARED_LIMIT))
+    box = far.getbbox()
+    if box is None:
+        return None
+    # counted in the box only (usually the object's, give or take a speck): summing
+    # bytes is about twice as fast as np.count_nonzero along an axis
+    inside = (np.asarray(far.crop(box)) != 0).view(np.uint8)
+    rows = np.flatnonzero(inside.sum(axis=1, dtype=np.int32) > 1)
+    cols = np.flatnonzero(inside.sum(axis=0, dtype=np.int32) > 1)
+    if not rows.size or not cols.size:
+        return None
+    left, top = box[0], box[1]
+    return (left + int(cols[0]), top + int(rows[0]),
+            left + int(cols[-1]) + 1, top + int(rows[-1]) + 1)
+
+
+# The trim's distances, for 8-bit tables: a gray level is far past 5% of 255; an RGB
+# colour past 5% of 255·√3, so one band past _CAP is far on its own. Squares of 0.._CAP
+# are scaled to 0..255 (rounded; summed, off by 1.5 at most: the distance limit moves
+# by 0.3% at most).
+_LIMIT_GRAY = TRIM_TOLERANCE * 255.0
+_LIMIT_RGB = _LIMIT_GRAY * math.sqrt(3)
+_CAP = math.ceil(_LIMIT_RGB)
+_SQUARED = [round(min(level, _CAP) ** 2 * 255 / _CAP**2) for level in range(256)]
+# (with this offset a sum of floor(limit) + 1 converts to 1, and anything less to 0)
+_SQUARED_LIMIT = math.floor(_LIMIT_RGB**2 * 255 / _CAP**2)
+
+
+def _fitted(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of `size` scaled to fit in `box`, aspect ratio kept, at least 1 px."""
+    scale = min(box[0] / size[0], box[1] / size[1])
+    return (min(box[0], max(1, round(size[0] * scale))),
+            min(box[1], max(1, round(size[1] * scale))))
+
+
+def _on_black(gray: np.ndarray, level: int, pixel_max: float) -> np.ndarray:
+    """The object's distance from the background level, in place: a light background
+    inverted (Fashion-MNIST's negation), then stretched so the background is 0 and the
+    far end of the range (black on light, white on dark) pixel_max."""
+    light = level > (float(gray.min()) + float(gray.max())) / 2  # as the digit pipeline decides
+    if light:
+        np.subtract(np.float32(level), gray, out=gray)
+    else:
+        gray -= np.float32(level)
+    span = level if light else 255 - level
+    gray *= np.float32(pixel_max / max(span, 1))
+    return np.clip(gray, 0.0, np.float32(pixel_max), out=gray)
+
+
+# --- the resize pipeline -------------------------------------------------------------------
+
+
+def _resize(path: Path, spec: ImageSpec, pixel_max: float) -> PreparedImage:
+    """The picture resized to the size, padded, cropped or stretched (module doc)."""
+    height, width = spec.size
+    picture = _decode(path, _to_gray if spec.channels == 1 else _to_colour,
+                      _work_side(spec.size))
+    if spec.fit == "stretch":
+        resized = picture.resize((width, height), LANCZOS, reducing_gap=REDUCING_GAP)
+    elif spec.fit == "crop":
+        resized = picture.resize((width, height), LANCZOS, reducing_gap=REDUCING_GAP,
+                                 box=_centre_box(picture.size, (width, height)))
+    else:
+        resized = _padded(picture, (width, height))
+    return PreparedImage(_scaled(resized, spec.shape, pixel_max), looked_empty=False)
+
+
+def _centre_box(size: tuple[int, int], target: tuple[int, int]) -> tuple[float, ...]:
+    """The middle part of a picture of `size` with the aspect ratio of `target` (w, h)."""
+    scale = max(target[0] / size[0], target[1] / size[1])
+    keep_w, keep_h = target[0] / scale, target[1] / scale
+    left, top = (size[0] - keep_w) / 2, (size[1] - keep_h) / 2
+    return left, top, left + keep_w, top + keep_h
+
+
+def _padded(picture: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """The whole picture fitted in `target` (w, h), centred on its border's median colour."""
+    fitted = _fitted(picture.size, target)
+    inner = picture.resize(fitted, LANCZOS, reducing_gap=REDUCING_GAP)
+    if fitted == target:
+        return inner
+    colour = _median_colour(_ring(np.asarray(picture)))
+    canvas = Image.new(picture.mode, target, _fill(colour, picture.mode))
+    canvas.paste(inner, ((target[0] - fitted[0]) // 2, (target[1] - fitted[1]) // 2))
+    return canvas
+
+
+def _scaled(resized: Image.Image, shape: tuple[int, ...], pixel_max: float) -> np.ndarray:
+    """float32 pixels of `shape` on 0..pixel_max; a gray picture repeated in each band
+    when `shape` is RGB (it was resized as one band)."""
+    values = np.asarray(resized)
+    if resized.mode == "F":  # LANCZOS overshoots, and 8-bit modes clip it: clip float too
+        values = np.clip(values, 0.0, 255.0)
+    if values.ndim < len(shape):
+        values = values[..., None]
+    pixels = np.empty(shape, np.float32)
+    np.multiply(values, np.float32(pixel_max / 255.0), out=pixels)
+    return pixels

@@ -13,7 +13,6 @@ file only when the SHA-256 of its decompressed content is the published one.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import os
@@ -21,8 +20,8 @@ import re
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,9 @@ from fcnn_cli.errors import FcnnError, did_you_mean
 
 from . import IMAGE_SUFFIXES
 from .idx import read_idx
+from .image_spec import ImageSpec, spec_for_shape
+
+Progress = Callable[[int, int], None]  # (files done, files in all)
 
 
 @dataclass
@@ -45,6 +47,10 @@ class Dataset:
     class_names: list[str] | None  # None means regression (numeric targets)
     input_shape: tuple[int, ...]
     pixel_max: float | None  # the value of full ink; None for data that are not images
+    feature_names: list[str] | None = None  # a CSV's feature columns, in input order
+    target_names: list[str] | None = None   # regression: one name per target column
+    image: ImageSpec | None = None          # how a picture file becomes one input
+    skipped: list[str] = field(default_factory=list)  # unreadable files left out, and why
 
 
 @dataclass(frozen=True)
@@ -111,33 +117,47 @@ _DOWNLOAD_TIMEOUT_S = 60
 
 
 def load_dataset(name: str | None = None, path: str | Path | None = None,
-                 label_column: str = "label") -> Dataset:
+                 label_column: str | list[str] = "label", *,
+                 feature_columns: list[str] | None = None, task: str = "auto",
+                 image: ImageSpec | None = None, skip_unreadable: bool = False,
+                 progress: Progress | None = None) -> Dataset:
     """Load a named dataset, or the files at `path` (the name then only labels them).
 
     `path` may be an IDX folder, a .npz (arrays x and y, optional class_names), a .csv
-    (a header row; `label_column` holds the labels, every other column is a numeric
-    feature) or an image folder root/<class_name>/*.png|jpg|jpeg|gif|bmp. Relative
-    paths are read from the current working directory.
+    (a header row; `label_column` holds the labels, a list of columns several regression
+    targets; the features are `feature_columns`, by default every other column) or an
+    image folder root/<class_name>/*.png|jpg|... prepared as `image` says (default: the
+    digit pipeline, 28×28), with `progress(done, total)` following along; unreadable
+    pictures stop the load, or with `skip_unreadable` are left out and listed in
+    `Dataset.skipped`. Relative paths are read from the current working directory.
 
-    Labels: in a .npz, integer y are class indices, string y class names, float y
-    regression targets. In a .csv, labels written as whole numbers (3) are class
+    Labels (`task` "auto"): in a .npz, integer y are class indices, string y class names,
+    float y regression targets. In a .csv, labels written as whole numbers (3) are class
     indices, labels written with a decimal point or exponent (3.0, 1e2) regression
-    targets, any other text class names (sorted). uint8 x in a .npz counts as pixels
-    (pixel_max 255); anything else is float32 features.
+    targets, any other text class names (sorted); several label columns are always
+    regression targets. `task` "classification" or "regression" says it outright.
+    uint8 x in a .npz counts as pixels (pixel_max 255); anything else is float32 features.
     """
     if path is not None:
-        return _load_path(Path(path).expanduser(), name, label_column)
-    if name is None:
+        columns = [label_column] if isinstance(label_column, str) else list(label_column)
+        dataset = _load_path(Path(path).expanduser(), name, columns, feature_columns, task,
+                             image or ImageSpec(), skip_unreadable, progress)
+    elif name is None:
         raise FcnnError("no data given: set data.dataset to one of "
                         f"{', '.join(DATASETS)}, or data.path to a folder or file")
-    if name not in DATASETS:
+    elif name not in DATASETS:
         raise FcnnError(f"unknown dataset '{name}'{did_you_mean(name, DATASETS)}: choose one of "
                         f"{', '.join(DATASETS)}, or give data.path to your own files")
-    if name == "digits":
-        return _load_digits()
-    if name == "xor":
-        return _load_xor()
-    return _load_idx_folder(find_idx_folder(name), name)
+    elif name == "digits":
+        dataset = _load_digits()
+    elif name == "xor":
+        dataset = _load_xor()
+    else:
+        dataset = _load_idx_folder(find_idx_folder(name), name)
+    if dataset.image is None and dataset.pixel_max is not None:  # pictures of a fixed size
+        dataset.image = spec_for_shape(dataset.input_shape,
+                                       image.pipeline if image else "digit")
+    return dataset
 
 
 # --- named datasets ----------------------------------------------------------------
@@ -298,23 +318,25 @@ def _load_xor() -> Dataset:
 # --- the user's own files ------------------------------------------------------------
 
 
-def _load_path(path: Path, name: str | None, label_column: str) -> Dataset:
+def _load_path(path: Path, name: str | None, label_columns: list[str],
+               feature_columns: list[str] | None, task: str, image: ImageSpec,
+               skip_unreadable: bool, progress: Progress | None) -> Dataset:
     if not path.exists():
         raise FcnnError(f"data path not found: {path} (relative paths start in {Path.cwd()})")
     if path.is_dir():
         if _idx_files(path) is not None or any(path.glob("*idx[13]-ubyte*")):
             return _load_idx_folder(path, name)
-        return _load_image_folder(path, name)
+        return _load_image_folder(path, name, image, skip_unreadable, progress)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return _load_npz(path, name)
+        return _load_npz(path, name, task)
     if suffix == ".csv":
-        return _load_csv(path, name, label_column)
+        return _load_csv(path, name, label_columns, feature_columns, task)
     raise FcnnError(f"{path}: unsupported data file; give a .npz, a .csv, a folder of IDX files "
                     "or a folder with one sub-folder of images per class")
 
 
-def _load_npz(path: Path, name: str | None) -> Dataset:
+def _load_npz(path: Path, name: str | None, task: str) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ("x", "y") if key not in archive.files]
@@ -337,9 +359,16 @@ def _load_npz(path: Path, name: str | None) -> Dataset:
     else:
         x, pixel_max = x.astype(np.float32), None
         check_finite(x.reshape(len(x), -1), path, lambda row, col: f"x[{row}], feature {col}")
+    if task == "regression" and y.dtype.kind in "iub":
+        y = y.astype(np.float32)
+    if task == "classification" and y.dtype.kind == "f":
+        raise FcnnError(f"{path}: y holds floating-point numbers but data.task is "
+                        "classification; store class labels as integers or strings")
     y, class_names = _labels_from_array(y, given_names, path)
+    targets = None if class_names is not None else \
+        (["y"] if y.shape[1] == 1 else [f"y{j}" for j in range(y.shape[1])])
     return Dataset(name or path.stem, x, y, None, None, class_names, tuple(x.shape[1:]),
-                   pixel_max)
+                   pixel_max, target_names=targets)
 
 
 def _labels_from_array(y: np.ndarray, given_names: np.ndarray | None,
@@ -369,75 +398,56 @@ def _labels_from_array(y: np.ndarray, given_names: np.ndarray | None,
     return y, names
 
 
-def _load_csv(path: Path, name: str | None, label_column: str) -> Dataset:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            reader = csv.reader(file, skipinitialspace=True)
-            rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
-    except UnicodeDecodeError:
-        raise FcnnError(f"{path}: not a UTF-8 text file; save the CSV as UTF-8") from None
-    except (OSError, csv.Error) as error:
-        raise FcnnError(f"{path}: cannot be read as CSV ({error})") from None
-    if len(rows) < 2:
-        raise FcnnError(f"{path}: no data rows; a CSV needs a header row and one row per example")
-    header = [cell.strip() for cell in rows[0][1]]
-    if label_column not in header:
-        hint = did_you_mean(label_column, header)
-        raise FcnnError(f"{path}: no label column '{label_column}'{hint}; columns are "
-                        f"{', '.join(header)}; set data.label_column")
-    if len(header) < 2:
+def _load_csv(path: Path, name: str | None, label_columns: list[str],
+              feature_columns: list[str] | None, task: str) -> Dataset:
+    from .table import read_table
+
+    table = read_table(path)
+    how = "set data.label_column"
+    table.require(label_columns, "label column", how)
+    features = feature_columns or [c for c in table.names if c not in label_columns]
+    table.require(features, "feature column", "fix data.feature_columns")
+    if not features:
         raise FcnnError(f"{path}: only the label column; give at least one feature column")
-    for line, row in rows[1:]:
-        if len(row) != len(header):
-            raise FcnnError(f"{path}: row {line} has {len(row)} cells but the header has "
-                            f"{len(header)}; every row needs one value per column")
-    label_at = header.index(label_column)
-    features = [header[col] for col in range(len(header)) if col != label_at]
-    cells = [row[:label_at] + row[label_at + 1:] for _, row in rows[1:]]
-    try:
-        x = np.array(cells, dtype=np.float32)
-    except ValueError:
-        _raise_first_non_number(cells, rows[1:], features, path)
-        raise
-    lines = [line for line, _ in rows[1:]]
-    check_finite(x, path, lambda row, col: f"row {lines[row]} column '{features[col]}'")
-    y, class_names = _labels_from_text([row[label_at].strip() for _, row in rows[1:]],
-                                       lines, path, label_column)
-    return Dataset(name or path.stem, x, y, None, None, class_names, (x.shape[1],), None)
+    if set(features) & set(label_columns):
+        both = sorted(set(features) & set(label_columns))[0]
+        raise FcnnError(f"{path}: column '{both}' is both a feature and a label; "
+                        "remove it from data.feature_columns")
+    x = table.numbers(features)
+    if task == "regression" or len(label_columns) > 1:
+        y, class_names = table.numbers(label_columns), None
+    else:
+        y, class_names = _labels_from_text(table.text(label_columns[0]), table.lines, path,
+                                           label_columns[0], task)
+    return Dataset(name or path.stem, x, y, None, None, class_names, (x.shape[1],), None,
+                   feature_names=features,
+                   target_names=list(label_columns) if class_names is None else None)
 
 
 _INTEGER = re.compile(r"[0-9]+")
 
 
 def _labels_from_text(labels: list[str], lines: list[int], path: Path,
-                      column: str) -> tuple[np.ndarray, list[str] | None]:
+                      column: str, task: str) -> tuple[np.ndarray, list[str] | None]:
     """CSV labels: written as whole numbers -> class indices; written with a decimal point
-    or exponent -> regression targets; anything else -> class names, sorted."""
+    or exponent -> regression targets (unless `task` is classification); anything else ->
+    class names, sorted."""
     for label, line in zip(labels, lines):
         if not label:
-            raise FcnnError(f"{path}: row {line} column '{column}' is empty; every example "
+            raise FcnnError(f"{path}: row {line}, column '{column}' is empty; every example "
                             "needs a label")
     if all(_INTEGER.fullmatch(label) for label in labels):
         y = np.array([int(label) for label in labels], dtype=np.int64)
         return y, [str(k) for k in range(int(y.max()) + 1)]
     try:
+        if task == "classification":
+            raise ValueError  # numbers with a decimal point are names here
         targets = np.array(labels, dtype=np.float32).reshape(-1, 1)
     except ValueError:
         names = sorted(set(labels))
         return np.searchsorted(np.array(names), np.array(labels)).astype(np.int64), names
-    check_finite(targets, path, lambda row, col: f"row {lines[row]} column '{column}'")
+    check_finite(targets, path, lambda row, col: f"row {lines[row]}, column '{column}'")
     return targets, None
-
-
-def _raise_first_non_number(cells: Sequence[Sequence[str]], rows: Sequence[tuple[int, list]],
-                            features: list[str], path: Path) -> None:
-    for (line, _), row in zip(rows, cells):
-        for col, cell in enumerate(row):
-            try:
-                float(cell)
-            except ValueError:
-                raise FcnnError(f"{path}: row {line} column '{features[col]}': {cell.strip()!r} "
-                                "is not a number; features must be numeric") from None
 
 
 def check_finite(x: np.ndarray, path: Path, where: Callable[[int, int], str]) -> None:
@@ -449,26 +459,46 @@ def check_finite(x: np.ndarray, path: Path, where: Callable[[int, int], str]) ->
                         "fill in or drop missing values first")
 
 
-def _load_image_folder(root: Path, name: str | None) -> Dataset:
-    from .images import load_image  # Pillow only when images are read
+def _load_image_folder(root: Path, name: str | None, image: ImageSpec, skip_unreadable: bool,
+                       progress: Progress | None) -> Dataset:
+    from .prepare import iter_prepared
 
+    files, labels, class_names = _image_files(root)
+    x = np.empty((len(files), *image.shape), np.uint8)
+    keep = np.ones(len(files), bool)
+    skipped = []
+    for part, prepared in iter_prepared(files, image, 255.0, skip_unreadable=skip_unreadable):
+        x[part] = np.rint(prepared.pixels).reshape(-1, *image.shape)
+        for row, why in prepared.failed:
+            keep[part.start + row] = False
+            skipped.append(why)
+        if progress is not None:
+            progress(part.stop, len(files))
+    if not keep.all():
+        x, labels = x[keep], labels[keep]
+        if len(x) == 0:
+            raise FcnnError(f"{root}: none of the {len(files)} images could be read "
+                            f"(the first: {skipped[0]})")
+    return Dataset(name or root.name, x, labels, None, None, class_names, image.shape, 255.0,
+                   image=image, skipped=skipped)
+
+
+def _image_files(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
+    """Every picture under root/<class>/ (sorted), its class index, the class names."""
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not class_dirs:
         loose = any(f.suffix.lower() in IMAGE_SUFFIXES for f in root.iterdir())
         how = ("move the images into one sub-folder per class" if loose else
                "put the images in one sub-folder per class, e.g. root/cat/1.png")
         raise FcnnError(f"{root}: no class folders; {how}")
-    images, labels = [], []
+    files: list[Path] = []
+    labels: list[int] = []
     for label, folder in enumerate(class_dirs):
-        files = sorted(f for f in folder.iterdir()
+        found = sorted(f for f in folder.iterdir()
                        if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
+        if not found:
             raise FcnnError(f"{folder}: empty class folder, no {'/'.join(IMAGE_SUFFIXES)} "
                             "images; add images or remove the folder")
-        for file in files:
-            pixels = load_image(file, (28, 28), 255.0).pixels
-            images.append(np.rint(pixels).astype(np.uint8))
-            labels.append(label)
-    x = np.stack(images)
-    return Dataset(name or root.name, x, np.array(labels, dtype=np.int64), None, None,
-                   [d.name for d in class_dirs], (28, 28), 255.0)
+        files += found
+        labels += [label] * len(found)
+    return files, np.array(labels, dtype=np.int64), [d.name for d in class_dirs]

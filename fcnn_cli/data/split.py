@@ -41,6 +41,10 @@ class Normalizer:
         out /= self.std
         return out
 
+    def inverse(self, x_norm: np.ndarray) -> np.ndarray:
+        """Back to raw units: x_norm · std + mean (regression outputs, for one)."""
+        return (x_norm * self.std + self.mean).astype(np.float32, copy=False)
+
     @classmethod
     def fit(cls, kind: str, x_train_raw: np.ndarray, pixel_max: float | None,
             rows: np.ndarray | None = None) -> Normalizer:
@@ -101,10 +105,12 @@ class Splits:
     input_shape: tuple[int, ...]
     pixel_max: float | None
     raw_train: bool = False
+    target_normalizer: Normalizer | None = None  # regression targets, fitted on train
 
 
 def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: int,
-                normalize: str, keep_raw: bool = False) -> Splits:
+                normalize: str, keep_raw: bool = False,
+                target_normalize: str = "none") -> Splits:
     """Split `ds` into train/val/test and normalise all three with statistics of train.
 
     The official test split, when there is one, is the test set (test_fraction is then
@@ -114,6 +120,8 @@ def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: in
 
     keep_raw: leave the training part unnormalised when it is small integers (pixels),
     flattened, with `raw_train` set; other data are normalised as usual.
+    target_normalize: "standardize" scales regression targets to zero mean and unit
+    variance on the training part (kept in `target_normalizer`); "none" leaves them.
     """
     for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0.0 <= value < 1.0:
@@ -141,13 +149,19 @@ def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: in
         x_test, y_test = normalizer(ds.x_test), ds.y_test
     else:
         x_test, y_test = normalizer.transform_rows(ds.x_train, test_rows), ds.y_train[test_rows]
-    return Splits(
+    splits = Splits(
         x_train=x_train, y_train=ds.y_train if every_row else ds.y_train[train_rows],
         x_val=normalizer.transform_rows(ds.x_train, val_rows), y_val=ds.y_train[val_rows],
         x_test=x_test, y_test=y_test,
         normalizer=normalizer, class_names=ds.class_names, input_shape=ds.input_shape,
         pixel_max=ds.pixel_max, raw_train=raw_train,
     )
+    if ds.class_names is None and target_normalize != "none":
+        scale = Normalizer.fit(target_normalize, splits.y_train, None)
+        splits.y_train, splits.y_val, splits.y_test = (
+            scale(y) for y in (splits.y_train, splits.y_val, splits.y_test))
+        splits.target_normalizer = scale
+    return splits
 
 
 def is_raw_pixels(x: np.ndarray) -> bool:

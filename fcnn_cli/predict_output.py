@@ -1,0 +1,95 @@
+"""Where `fcnn predict` puts its results: a table, JSON lines or CSV on stdout, and
+optionally a CSV file as well (for a spreadsheet or pandas).
+
+The CSV file is written beside its final name and renamed into place once every row is
+in, so an interrupted run never leaves a half-written file that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.evaluation import Prediction, csv_header
+from fcnn_cli.model import Model
+
+FORMATS = ("table", "json", "csv")
+Write = Callable[[Prediction], None]
+
+
+@contextlib.contextmanager
+def prediction_writer(model: Model, shown: str, csv_path: Path | None,
+                      top_k: int) -> Iterator[Write]:
+    """write(prediction): to stdout in the `shown` format, and to `csv_path` if given."""
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(_stdout(model, shown, top_k))]
+        if csv_path is not None:
+            writers.append(stack.enter_context(_csv_file(model, csv_path)))
+
+        def write(prediction: Prediction) -> None:
+            for writer in writers:
+                writer(prediction)
+
+        yield write
+
+
+@contextlib.contextmanager
+def _stdout(model: Model, shown: str, top_k: int) -> Iterator[Write]:
+    if shown == "json":
+        yield lambda p: print(json.dumps(p.to_json()))
+    elif shown == "csv":
+        rows = csv.writer(sys.stdout, lineterminator="\n")
+        rows.writerow(csv_header(model))
+        yield lambda p: rows.writerow(p.csv_row())
+    else:
+        from fcnn_cli import ui  # rich only for a table
+
+        table = ui.PredictionOutput(table_columns(model), numbers=not model.is_classifier)
+        yield lambda p: table.add(table_cells(p, top_k))
+        table.close()
+
+
+@contextlib.contextmanager
+def _csv_file(model: Model, path: Path) -> Iterator[Write]:
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as error:
+        raise FcnnError(f"cannot write --csv {path}: {error.strerror}") from None
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as file:
+            rows = csv.writer(file)
+            rows.writerow(csv_header(model))
+            yield lambda p: rows.writerow(p.csv_row())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from others
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def table_columns(model: Model) -> list[str]:
+    if model.is_classifier:
+        return ["input", "prediction", "top classes (probability)"]
+    return ["input", *model.output_names]
+
+
+def table_cells(p: Prediction, top_k: int) -> list[str]:
+    if not p.is_classifier:
+        return [p.name, *(f"{v:.4f}" if abs(v) < 1e5 else f"{v:.6g}" for v in p.values)]
+    label = p.label + (" (image looked empty)" if p.looked_empty else "")
+    return [p.name, label, "  ".join(f"{c} {v:.3f}" for c, v in p.top(top_k))]
