@@ -94,11 +94,6 @@ class DataConfig(Strict):
                                  "classification takes one")
         return self
 
-    @property
-    def label_columns(self) -> list[str]:
-        return self.label_column if isinstance(self.label_column, list) \
-            else [self.label_column]
-
     def image_spec(self) -> ImageSpec:
         """How picture files become inputs, the defaults filled in."""
         image = self.image
