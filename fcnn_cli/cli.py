@@ -212,10 +212,26 @@ def predict(
                 if p.pixels is not None:
                     from fcnn_cli import ui
 
+                    for title, picture in _picture_steps(model, p.name):
+                        ui.show_image(p.name, picture, title)
                     ui.show_image(p.name, p.pixels)
                 write(p)
 
     _run(job)
+
+
+def _picture_steps(model: Any, name: str) -> list[Any]:
+    """The digit pipeline's pictures on the way, small enough for a terminal, for an
+    input that is an image file; nothing for other inputs and pipelines."""
+    from fcnn_cli.data import IMAGE_SUFFIXES
+
+    path = shipped.input_path(Path(name))
+    if model.image.pipeline != "digit" or path.suffix.lower() not in IMAGE_SUFFIXES:
+        return []
+    from fcnn_cli.data.images import load_image, thumbnail
+
+    steps = load_image(path, model.image, 255.0, steps=True).steps
+    return [(title, thumbnail(picture)) for title, picture in steps]
 
 
 def _example_images() -> list[Path]:

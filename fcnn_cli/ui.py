@@ -307,9 +307,9 @@ def name_table(kind: str, rows: list[tuple[str, str]]) -> None:
     _out.print(table)
 
 
-def show_image(name: str, pixels: np.ndarray) -> None:
+def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees") -> None:
     """Draw a picture in the terminal, two pixel rows per character (▀: top fg, bottom bg):
-    a 2-D array in gray, an (H, W, 3) array in colour."""
+    a 2-D array in gray, an (H, W, 3) array in colour; titled `name — what (size)`."""
     colour = pixels.ndim == 3
     grid = pixels / max(float(pixels.max()), 1e-9)
     levels = np.clip(grid * 255, 0, 255).astype(int)  # (a negative value is no colour)
@@ -322,7 +322,7 @@ def show_image(name: str, pixels: np.ndarray) -> None:
         lines.append("".join(f"[rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})]▀[/]"
                              for t, b in zip(top, bottom)))
     kind = " RGB" if colour else ""
-    _out.print(f"{name} — what the network sees ({pixels.shape[0]}×{pixels.shape[1]}{kind}):",
+    _out.print(f"{name} — {what} ({pixels.shape[0]}×{pixels.shape[1]}{kind}):",
                markup=False, soft_wrap=True)
     for line in lines:
         _out.print(line)

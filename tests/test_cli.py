@@ -187,8 +187,9 @@ def test_predict_show_draws_the_prepared_image(digits_model: Path) -> None:
     image = ROOT / "examples" / "images" / "user-7-dark-on-white.png"
     result = runner.invoke(app, ["predict", str(digits_model), str(image), "--show"])
     assert result.exit_code == 0, result.output
-    assert "what the network sees (8×8)" in result.output
-    assert result.output.count("▀") == 8 * 4  # two pixel rows per character
+    network_input = result.output.split("what the network sees (8×8):")[1]
+    assert network_input.count("▀") == 8 * 4  # two pixel rows per character
+    assert "the ink, the page's light divided out" in result.output  # and the steps before
 
 
 def test_the_live_display_draws_bars_and_epoch_rows(tmp_path: Path, monkeypatch) -> None:

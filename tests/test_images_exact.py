@@ -106,7 +106,7 @@ def test_a_lighting_gradient_is_still_not_ink(tmp_path: Path) -> None:
                                (28, 28), 255.0)
     field = pixels[0].reshape(28, 28)
     rows, cols = np.flatnonzero(field.any(axis=1)), np.flatnonzero(field.any(axis=0))
-    assert (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) == (20, 4)
+    assert rows[-1] - rows[0] + 1 == 20 and cols[-1] - cols[0] + 1 <= 4
 
 
 @pytest.mark.parametrize("paper", [255, 0, 128])
@@ -210,52 +210,6 @@ def test_stroke_width_counts_the_outline_as_a_padded_diff_does() -> None:
         outline = np.abs(np.diff(padded, axis=0)).sum() + np.abs(np.diff(padded, axis=1)).sum()
         expected = 2.0 * float(mask.sum()) / max(float(outline), 1.0)
         assert images._stroke_width(mask) == expected
-
-
-def _borders(seed: int) -> list[np.ndarray]:
-    """Float32 gray pictures whose borders are noisy, tilted, inked or blank."""
-    rng = np.random.default_rng(seed)
-    pictures = []
-    for height, width in [(8, 8), (56, 57), (112, 112), (90, 200)]:
-        rows, cols = np.mgrid[0:height, 0:width]
-        tilted = 200 - 0.3 * rows + 0.1 * cols
-        pictures.append(tilted + rng.normal(0, 3, (height, width)))
-        inked = tilted.copy()
-        inked[:, : width // 5] = 20  # ink across a quarter of the border
-        pictures.append(inked)
-        pictures.append(np.round(tilted / 16) * 16)  # many ties
-        pictures.append(np.full((height, width), 255.0))
-    return [picture.astype(np.float32) for picture in pictures]
-
-
-def test_the_border_is_what_a_boolean_mask_picks_in_the_same_order() -> None:
-    for gray in _borders(6):
-        height, width = gray.shape
-        ring = max(1, round(0.02 * min(height, width)))
-        on_border = np.ones(gray.shape, bool)
-        on_border[ring:-ring, ring:-ring] = False
-        assert _same_bits(gray.take(images._geometry(height, width).border), gray[on_border])
-
-
-def test_the_plane_fit_from_the_shared_median_is_the_fit_from_np_median() -> None:
-    for gray in _borders(7):
-        design = images._geometry(*gray.shape).design
-        on_border = gray.take(images._geometry(*gray.shape).border)
-        shared = images._fit_border_plane(on_border, images._middle(on_border), design)
-        plain = images._fit_border_plane(on_border, None, design)  # np.median's way
-        assert _same_bits(shared[0], plain[0]) and shared[1] == plain[1]
-
-
-def test_a_blank_canvas_shares_the_background_of_the_general_fit() -> None:
-    gray = np.full((112, 112), 250.0, np.float32)
-    gray[30:80, 50:56] = 10.0
-    geometry = images._geometry(*gray.shape)
-    on_border = gray.take(geometry.border)
-    shared, noise = images._blank_border_background(112, 112, on_border[:1].tobytes())
-    coef, plain_noise = images._fit_border_plane(on_border, images._middle(on_border),
-                                                 geometry.design)
-    assert _same_bits(shared, images._plane(coef, geometry)) and noise == plain_noise
-    assert not shared.flags.writeable
 
 
 def _pixels_and_empty(*args: object) -> tuple[np.ndarray, np.ndarray]:

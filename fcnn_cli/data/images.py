@@ -16,28 +16,33 @@ All three decode alike: any PNG/JPEG/GIF/BMP mode, EXIF orientation applied,
 transparency put on white, very large pictures reduced first; a bad file is one
 FcnnError that says why.
 
-The digit pipeline, step by step (DESIGN.md §8):
+The digit pipeline, step by step (DESIGN.md §8; a photographed page needs steps 2-4,
+the ones in fcnn_cli/data/ink.py):
 
 1. decode, palette and 16-bit turned into gray;
-2. polarity from the border's median: a light background means dark ink, inverted;
-3. the ink's box from Otsu's threshold on a lightly median-filtered copy (noise and
-   paper grain stay out of it), contrast stretched so background is 0 and ink 255;
-4. strokes thickened when shrinking to 20 px would make them thinner than MNIST's;
-5. resized into the 20 px box and shifted (by slicing, no wrap-around) so the centre
+2. polarity: a light page with dark ink, or a dark board with chalk (the median level,
+   or where a big shadow leaves that unclear, whichever stands out more sharply);
+3. the page's own light (shadows, a lamp's hot spot, dark corners) estimated by a
+   closing wider than the strokes and divided out; ruled and grid lines taken away;
+4. the ink chosen with two thresholds (Otsu's, and half of it for pixels that touch
+   those: faint pencil stays whole) on a lightly median-filtered copy, and of it only
+   the digit: the largest piece and the pieces near it, no specks or far marks; then
+   cropped, contrast stretched so background is 0 and ink 255;
+5. strokes thickened when shrinking to 20 px would make them thinner than MNIST's;
+6. resized into the 20 px box and shifted (by slicing, no wrap-around) so the centre
    of mass sits at the centre; other input shapes scale the 20/28 box proportionally.
 
 Speed: a folder of pictures goes through here one file at a time, so the fixed cost of
 each NumPy call matters more than the arithmetic. The helpers below compute exactly
 what np.median, np.percentile, Pillow's MedianFilter and a plain Otsu give (the same
 values, bit for bit: tests/test_images_exact.py holds them to that) with fewer and
-cheaper array passes, and what pictures of one size share (the border's geometry, the
-background of a blank canvas) is worked out once. The object and resize pipelines keep
-the picture in Pillow (8-bit, one or three bands) until it is the size of the input.
+cheaper array passes. The object and resize pipelines keep the picture in Pillow
+(8-bit, one or three bands) until it is the size of the input.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import math
 import os
 import stat
@@ -51,6 +56,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageFilter, ImageOps, UnidentifiedImageError
 
 from fcnn_cli.data.image_spec import FITS, PIPELINES, ImageSpec
+from fcnn_cli.data.ink import digit_pixels, flatten, lines, running
 from fcnn_cli.errors import FcnnError
 
 MIN_SIDE = 4  # a smaller picture cannot hold a digit
@@ -61,6 +67,13 @@ STROKE_PX = 2.5  # MNIST's stroke width at 28×28
 THICKEN_BELOW_SCALE = 0.5  # only shrinking 2× or more loses strokes; thin small digits are real
 EMPTY_CONTRAST = 24.0  # ink must differ from the background by this much (of 255) to count
 MEDIAN_MIN_SIDE = 56  # below this a 3×3 median would erase real strokes, not noise
+PAGE_WINDOW = 0.5  # the page's light is estimated over half of the shorter side,
+#                     wider than any stroke ...
+HYSTERESIS = 0.5  # a fainter pixel is ink when it joins pixels above Otsu's threshold
+CLEAR_POLARITY = 0.2  # the median this far (of the range) from the middle settles it
+POLARITY_TAIL = 0.1  # percent of a picture at each end of its levels that decide polarity
+STROKE_WINDOWS = 4  # ... and then over four stroke widths, when that is smaller
+LINE_INK = 1.6  # on a ruled line, a pixel this much darker than the line is ink on it
 TRIM_TOLERANCE = 0.05  # Fashion-MNIST: within 5% of the largest RGB distance is background
 # Fashion-MNIST's Gaussian unsharp operator of radius 1.0; the threshold leaves JPEG
 # noise in the background alone
@@ -79,18 +92,21 @@ class PreparedImage:
 
     pixels: np.ndarray  # 0..pixel_max
     looked_empty: bool  # no ink or object found: the pixels are all zero
+    steps: list[tuple[str, np.ndarray]] = dataclasses.field(default_factory=list)  # with
+    #                    steps=True: the picture on its way (title, 0..255 array)
 
 
 def load_image(path: str | Path, spec: ImageSpec | tuple[int, ...] = (28, 28),
-               pixel_max: float = 255.0) -> PreparedImage:
+               pixel_max: float = 255.0, steps: bool = False) -> PreparedImage:
     """Read an image file and prepare it by `spec`'s pipeline (see module doc); a bare
-    shape means the digit pipeline with that input shape."""
+    shape means the digit pipeline with that input shape. `steps` keeps the digit
+    pipeline's intermediate pictures (for `predict --show`)."""
     path = path if isinstance(path, Path) else Path(path)
     if not isinstance(spec, ImageSpec):
-        return _digit(path, spec, pixel_max)
+        return _digit(path, spec, pixel_max, steps)
     _check_spec(spec)
     if spec.pipeline == "digit":
-        return _digit(path, spec.size, pixel_max)
+        return _digit(path, spec.size, pixel_max, steps)
     if spec.pipeline == "object":
         return _object(path, spec.size, pixel_max)
     return _resize(path, spec, pixel_max)
@@ -114,13 +130,16 @@ def _check_spec(spec: ImageSpec) -> None:
                         f"not {spec.size}")
 
 
-def _digit(path: Path, input_shape: tuple[int, ...], pixel_max: float) -> PreparedImage:
+def _digit(path: Path, input_shape: tuple[int, ...], pixel_max: float,
+           steps: bool = False) -> PreparedImage:
     """The MNIST way (module doc, steps 1-5)."""
     height, width = _field_shape(input_shape, path)
     gray = _read_gray(path)
-    ink = _ink_on_black(gray)
+    shown: list[tuple[str, np.ndarray]] | None = [("the picture, gray", gray)] if steps \
+        else None
+    ink = _ink_on_black(gray, shown)
     if ink is None:
-        return PreparedImage(np.zeros(input_shape, np.float32), looked_empty=True)
+        return PreparedImage(np.zeros(input_shape, np.float32), True, shown or [])
     box_h, box_w = max(1, round(BOX_FRACTION * height)), max(1, round(BOX_FRACTION * width))
     crop, stroke_width = ink
     scale = min(box_h / crop.shape[0], box_w / crop.shape[1])
@@ -131,7 +150,7 @@ def _digit(path: Path, input_shape: tuple[int, ...], pixel_max: float) -> Prepar
     patch = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.LANCZOS))
     field = _centre_of_mass_paste(np.clip(patch, 0.0, 255.0), height, width)
     pixels = (field * np.float32(pixel_max / 255.0)).reshape(input_shape)
-    return PreparedImage(pixels.astype(np.float32), looked_empty=False)
+    return PreparedImage(pixels.astype(np.float32), False, shown or [])
 
 
 def _field_shape(input_shape: tuple[int, ...], path: Path) -> tuple[int, int]:
@@ -258,32 +277,50 @@ def _to_colour(image: Image.Image, path: Path) -> Image.Image:
 # --- 2., 3. polarity, ink box, contrast ------------------------------------------------
 
 
-def _ink_on_black(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The cropped ink (0 background .. 255 ink) and its stroke width in pixels, or None
-    when the picture holds no ink."""
+def _ink_on_black(gray: np.ndarray, steps: list[tuple[str, np.ndarray]] | None = None
+                  ) -> tuple[np.ndarray, float] | None:
+    """The cropped ink of the digit (0 background .. 255 ink) and its stroke width in
+    pixels, or None when the picture holds no ink. `steps` collects the pictures on the
+    way: the page with its light divided out, the pieces kept as the digit."""
     height, width = gray.shape
-    geometry = _geometry(height, width)
-    on_border = gray.take(geometry.border)  # what gray[border mask] gives, in the same order
-    middle = _middle(on_border)
-    background_level = _median(on_border, middle)
-    light_background = background_level > (float(gray.min()) + float(gray.max())) / 2
-    ink, noise = _minus_border_plane(gray, on_border, middle, geometry, light_background)
-
-    ink_levels = np.clip(ink, 0, 255).astype(np.uint8)  # Otsu's histogram takes whole levels
-    smooth, levels = ink, ink_levels
-    if min(height, width) >= MEDIAN_MIN_SIDE:
-        smooth = levels = _median3(ink_levels)
-    if smooth.max() < EMPTY_CONTRAST:
-        if smooth is ink or ink.max() < EMPTY_CONTRAST:
+    window = _odd(PAGE_WINDOW * min(height, width))
+    light = _light_page(gray, window)
+    # the page's light over a window fitted to the strokes, when they are thin: the tip
+    # of a shadow, narrower than the page window, would pass for a thick stroke
+    rough = _rough_strokes(gray, light, window)
+    if rough is None:
+        return None
+    strokes, flattened = rough
+    fitted = min(window, _odd(STROKE_WINDOWS * strokes))
+    if flattened is None or (fitted < window and min(height, width) >= MEDIAN_MIN_SIDE):
+        flattened = _flattened(gray, light, fitted)
+        if flattened is None:
             return None
-        # strokes only a pixel wide do not survive the median: use them as they are
-        smooth, levels = ink, ink_levels
-    threshold = _otsu(levels)
-    # the filtered levels are whole numbers, and so is the threshold: compare as integers
-    mask = smooth > (int(threshold) if smooth is levels else threshold)
-
-    # paper grain and JPEG noise (at least half a gray level: the plane's rounding), never ink
+    ink, smooth = flattened
+    ruled = lines(smooth, _otsu(smooth)) if min(height, width) >= MEDIAN_MIN_SIDE else None
+    if ruled is not None and ruled.any():  # ruled or grid paper: the lines go (but not the
+        # ink written along one, darker than the line), and Otsu looks at the ink alone
+        ruled &= smooth <= LINE_INK * _median(smooth[ruled].astype(np.float32))
+        smooth = np.where(ruled, 0, smooth).astype(np.uint8)
+        ink[ruled] = 0.0
+        if smooth.max() < EMPTY_CONTRAST:
+            return None
+    threshold = int(_otsu(smooth))
+    strong = smooth > threshold
+    # paper grain and JPEG noise (the median of half-normal noise is 0.67σ), never ink
+    paper = ink[::2, ::2][~strong[::2, ::2]]  # every fourth pixel tells the grain as well
+    noise = _median(paper) / 0.6745 if paper.size else 0.0
     floor = min(max(3.0 * noise, 0.5), 0.5 * threshold)
+    mask = digit_pixels(smooth > max(HYSTERESIS * threshold, floor), strong)
+    if steps is not None:
+        lined = ruled is not None and ruled.any()
+        steps.append(("the ink, the page's light divided out" + (", lines removed" if lined
+                                                                   else ""),
+                      smooth.astype(np.float32)))
+        steps.append(("the pieces kept as the digit", np.where(mask, smooth, 0).astype(
+            np.float32)))
+    if not mask.any():
+        return None
     full = max(_percentile(ink[mask], 90), floor + 1.0)
 
     top, bottom = _true_span(mask.any(axis=1))
@@ -291,10 +328,13 @@ def _ink_on_black(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     margin = 2 + round(0.01 * max(height, width))  # take back the anti-aliased edge of the box
     top, left = max(top - margin, 0), max(left - margin, 0)
     bottom, right = min(bottom + margin, height), min(right + margin, width)
-    # the stretch is per pixel, so only the box around the ink needs it
+    # only the digit's strokes and their anti-aliased edges: other marks in the box go
+    near = running(running(mask[top:bottom, left:right], 2 * margin + 1, 0, np.maximum),
+                   2 * margin + 1, 1, np.maximum)
     region = ink[top:bottom, left:right] - floor
     region *= 255.0 / (full - floor)
     np.clip(region, 0.0, 255.0, out=region)
+    region[~near] = 0.0
     inked = region > 0
     if not inked.any():
         return None
@@ -304,120 +344,65 @@ def _ink_on_black(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     return region[t:b, lft:rgt], _stroke_width(mask[rows, cols])
 
 
+def _flattened(gray: np.ndarray, light: bool, window: int
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(ink, its whole levels lightly median-filtered against noise), the page's light
+    divided out over `window`; None when nothing on the page stands out as ink."""
+    ink = flatten(gray, light, window)
+    levels = ink.astype(np.uint8)  # Otsu's histogram takes whole levels
+    smooth = _median3(levels) if min(gray.shape) >= MEDIAN_MIN_SIDE else levels
+    if smooth.max() < EMPTY_CONTRAST:
+        if smooth is levels or levels.max() < EMPTY_CONTRAST:
+            return None
+        smooth = levels  # strokes only a pixel wide do not survive the median
+    return ink, smooth
+
+
+def _rough_strokes(gray: np.ndarray, light: bool, window: int
+                   ) -> tuple[float, tuple[np.ndarray, np.ndarray] | None] | None:
+    """The strokes' width in pixels, measured on a copy of a quarter the size (block
+    means) when the picture is large: it only has to tell thin strokes from thick ones.
+    A small picture is measured as it is, and its flattened ink comes along for reuse.
+    None when the picture holds no ink."""
+    factor = 4 if min(gray.shape) >= 4 * MEDIAN_MIN_SIDE else 1
+    small = gray
+    if factor > 1:
+        height, width = (side // factor for side in gray.shape)
+        small = gray[:height * factor, :width * factor].reshape(
+            height, factor, width, factor).mean(axis=(1, 3))
+    flattened = _flattened(small, light, _odd(window / factor))
+    if flattened is None:
+        return None
+    smooth = flattened[1]
+    return factor * _stroke_width(smooth > _otsu(smooth)), None if factor > 1 else flattened
+
+
+def _light_page(gray: np.ndarray, window: int) -> bool:
+    """Dark ink on a light page (True), or chalk on a board.
+
+    Ink is the smaller part of a picture, so the median level is the page's: near the
+    light end, a light page. A large shadow can pull the median to the middle; then the
+    answer is whichever stands out further from its surroundings, darker or lighter, in
+    the picture less a blur of it as wide as the page window: strokes stand out sharply,
+    a shadow's edge only a little and both ways."""
+    low, high = float(gray.min()), float(gray.max())
+    middle = _median(gray[::2, ::2].ravel() if gray.size > 4096 else gray.ravel())
+    if abs(middle - (low + high) / 2) > CLEAR_POLARITY * (high - low):
+        return middle > (low + high) / 2
+    levels = Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8))
+    blurred = np.asarray(levels.filter(ImageFilter.BoxBlur(window // 2)), dtype=np.float32)
+    darkest, lightest = np.percentile(gray - blurred, (POLARITY_TAIL, 100 - POLARITY_TAIL))
+    return bool(-darkest >= lightest)
+
+
+def _odd(size: float) -> int:
+    return max(3, 2 * round(size / 2) + 1)
+
+
 def _true_span(flags: np.ndarray) -> tuple[int, int]:
     """(first, last + 1) of the True entries of a 1-D array."""
     where = np.flatnonzero(flags)
     return int(where[0]), int(where[-1]) + 1
-
-
-@dataclass(frozen=True, eq=False)
-class _Geometry:
-    """What every picture of one size shares (read-only arrays)."""
-
-    border: np.ndarray  # the border ring's flat indices, in row-major order
-    design: np.ndarray  # the plane fit's [1, row, column] for each border pixel, float64
-    every_row: np.ndarray  # 0..height-1 as a float32 column
-    every_col: np.ndarray  # 0..width-1 as a float32 row
-
-
-@functools.lru_cache(maxsize=16)
-def _geometry(height: int, width: int) -> _Geometry:
-    ring = max(1, round(0.02 * min(height, width)))  # the border: 2% of the shorter side
-    on_border = np.ones((height, width), bool)
-    on_border[ring:-ring, ring:-ring] = False
-    rows, cols = np.nonzero(on_border)
-    geometry = _Geometry(
-        border=np.flatnonzero(on_border),
-        design=np.column_stack([np.ones(len(rows)), rows, cols]).astype(np.float64),
-        every_row=np.arange(height, dtype=np.float32)[:, None],
-        every_col=np.arange(width, dtype=np.float32)[None, :])
-    for array in (geometry.border, geometry.design, geometry.every_row, geometry.every_col):
-        array.flags.writeable = False
-    return geometry
-
-
-def _minus_border_plane(gray: np.ndarray, on_border: np.ndarray, middle: _Middle | None,
-                        geometry: _Geometry, light_background: bool) -> tuple[np.ndarray, float]:
-    """The ink: how far each pixel is from the background (darker on a light background,
-    lighter on a dark one; never below 0), and the noise level of the background."""
-    if middle is not None and middle.lowest == middle.highest and (
-            middle.lowest != 0 or not np.signbit(on_border).any()):  # (0.0 and -0.0 differ)
-        # one value all round (a drawing on a blank canvas): pictures of this size and
-        # paper share the background, so it is worked out once
-        height, width = gray.shape
-        background, noise = _blank_border_background(height, width, on_border[:1].tobytes())
-    else:
-        coef, noise = _fit_border_plane(on_border, middle, geometry.design)
-        background = _plane(coef, geometry)
-    ink = background - gray if light_background else gray - background
-    np.maximum(ink, 0.0, out=ink)
-    return ink, noise
-
-
-def _plane(coef: np.ndarray, geometry: _Geometry) -> np.ndarray:
-    """a + b·row + c·column at every pixel, in float64 and then stored as float32."""
-    plane = np.empty((geometry.every_row.size, geometry.every_col.size), np.float32)
-    # the float64 sum rounded as it is stored: one rounding, as astype(np.float32) does
-    np.add(coef[0] + coef[1] * geometry.every_row, coef[2] * geometry.every_col, out=plane)
-    return plane
-
-
-@functools.lru_cache(maxsize=8)
-def _blank_border_background(height: int, width: int,
-                             pixel: bytes) -> tuple[np.ndarray, float]:
-    """The background plane and noise level for a border of one float32 value (`pixel`,
-    as bytes, so that -0.0 is not 0.0): the same steps on the same numbers as for any
-    other border, so the same result. The plane is read-only."""
-    geometry = _geometry(height, width)
-    on_border = np.full(len(geometry.border), np.frombuffer(pixel, np.float32)[0])
-    coef, noise = _fit_border_plane(on_border, _middle(on_border), geometry.design)
-    plane = _plane(coef, geometry)
-    plane.flags.writeable = False
-    return plane, noise
-
-
-def _fit_border_plane(on_border: np.ndarray, middle: _Middle | None,
-                      design: np.ndarray) -> tuple[np.ndarray, float]:
-    """The background as a plane a + b·row + c·column fitted to the border pixels (a photo's
-    uneven light), as its coefficients (a, b, c), and the spread of the border around it
-    (the noise level).
-
-    Pixels far from the median, then far from the first plane, are left out of the fit,
-    so ink that touches the border does not tilt it.
-    """
-    values = on_border.astype(np.float64)
-    if middle is None:  # a NaN on the border: NumPy's own rules throughout
-        residual = values - _median(values)
-        spread = _robust_spread(residual)
-    else:
-        # widening to float64 and then subtracting one number both keep the order, so the
-        # middle float32 values give np.median of both without sorting again
-        centre = _mean_of_middle(float(middle.low), float(middle.high), middle.odd)
-        residual = values - centre
-        spread = _robust_spread(residual, _mean_of_middle(
-            float(middle.low) - centre, float(middle.high) - centre, middle.odd))
-    fitted: np.ndarray | None = None  # the pixels the last fit used
-    kept_all = False
-    for attempt in range(2):
-        keep = np.abs(residual) <= 3.0 * spread + 1.0
-        if fitted is not None and np.array_equal(keep, fitted):
-            break  # the same pixels again: the same fit (lstsq is deterministic), residual, spread
-        fitted, kept_all = keep, bool(keep.all())  # all kept, usually: no copies needed
-        coef = np.linalg.lstsq(design if kept_all else design[keep],
-                               values if kept_all else values[keep], rcond=None)[0]
-        residual = values - design @ coef
-        if attempt == 0 or kept_all:  # the next round needs it, or it is the noise below
-            spread = _robust_spread(residual)
-    return coef, spread if kept_all else _robust_spread(residual[keep])
-
-
-def _robust_spread(values: np.ndarray, centre: float | None = None) -> float:
-    """The standard deviation of normal noise, estimated from the median absolute deviation
-    (about `centre`, the median of `values`, when the caller knows it already)."""
-    if centre is None:
-        centre = _median(values)
-    deviation = np.abs(values - centre)
-    return 1.4826 * _median(deviation, _middle(deviation, scratch=True))
 
 
 # --- np.median and np.percentile, exactly, for small 1-D float arrays ---------------------
@@ -810,3 +795,18 @@ def _scaled(resized: Image.Image, shape: tuple[int, ...], pixel_max: float) -> n
     pixels = np.empty(shape, np.float32)
     np.multiply(values, np.float32(pixel_max / 255.0), out=pixels)
     return pixels
+
+
+def thumbnail(values: np.ndarray, longest: int = 56) -> np.ndarray:
+    """A picture (0..255, gray or RGB) box-averaged so its longer side is at most
+    `longest` pixels: small enough to draw in a terminal."""
+    height, width = values.shape[:2]
+    if max(height, width) <= longest:
+        return values
+    scale = longest / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if values.ndim == 2:
+        return np.asarray(Image.fromarray(values.astype(np.float32), mode="F")
+                          .resize(size, Image.Resampling.BOX))
+    rgb = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8))
+    return np.asarray(rgb.resize(size, Image.Resampling.BOX), dtype=np.float32)
