@@ -1,5 +1,5 @@
 """Finding a digit's ink on a photographed page: what the digit pipeline needs beyond a
-threshold (DESIGN.md §8, and the failures of issue "digit photos").
+threshold when the picture is a phone photo (shadows, lamps, ruled paper, dust).
 
 - the page's own light (shadows, a lamp's hot spot, dark corners) is estimated at a scale
   larger than a stroke, by a morphological closing (dark strokes vanish, the light stays,
