@@ -282,11 +282,35 @@ def _ink_on_black(gray: np.ndarray, steps: list[tuple[str, np.ndarray]] | None =
     """The cropped ink of the digit (0 background .. 255 ink) and its stroke width in
     pixels, or None when the picture holds no ink. `steps` collects the pictures on the
     way: the page with its light divided out, the pieces kept as the digit."""
+    page = _ink_of_page(gray)
+    if page is None:
+        return None
+    ink, smooth, lined = page
+    threshold = int(_otsu(smooth))
+    strong = smooth > threshold
+    # paper grain and JPEG noise (the median of half-normal noise is 0.67σ), never ink
+    paper = ink[::2, ::2][~strong[::2, ::2]]  # every fourth pixel tells the grain as well
+    noise = _median(paper) / 0.6745 if paper.size else 0.0
+    floor = min(max(3.0 * noise, 0.5), 0.5 * threshold)
+    mask = digit_pixels(smooth > max(HYSTERESIS * threshold, floor), strong)
+    if steps is not None:
+        steps.append(("the ink, the page's light divided out"
+                      + (", lines removed" if lined else ""), smooth.astype(np.float32)))
+        steps.append(("the pieces kept as the digit",
+                      np.where(mask, smooth, 0).astype(np.float32)))
+    if not mask.any():
+        return None
+    return _cropped(ink, mask, floor)
+
+
+def _ink_of_page(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """(ink, its whole levels lightly median-filtered, whether ruled lines were taken
+    away): the page's light divided out, over a window fitted to the strokes when they
+    are thin (the tip of a shadow, narrower than the page window, would pass for a thick
+    stroke). None when the picture holds no ink."""
     height, width = gray.shape
     window = _odd(PAGE_WINDOW * min(height, width))
     light = _light_page(gray, window)
-    # the page's light over a window fitted to the strokes, when they are thin: the tip
-    # of a shadow, narrower than the page window, would pass for a thick stroke
     rough = _rough_strokes(gray, light, window)
     if rough is None:
         return None
@@ -297,32 +321,25 @@ def _ink_on_black(gray: np.ndarray, steps: list[tuple[str, np.ndarray]] | None =
         if flattened is None:
             return None
     ink, smooth = flattened
-    ruled = lines(smooth, _otsu(smooth)) if min(height, width) >= MEDIAN_MIN_SIDE else None
-    if ruled is not None and ruled.any():  # ruled or grid paper: the lines go (but not the
-        # ink written along one, darker than the line), and Otsu looks at the ink alone
-        ruled &= smooth <= LINE_INK * _median(smooth[ruled].astype(np.float32))
-        smooth = np.where(ruled, 0, smooth).astype(np.uint8)
-        ink[ruled] = 0.0
-        if smooth.max() < EMPTY_CONTRAST:
-            return None
-    threshold = int(_otsu(smooth))
-    strong = smooth > threshold
-    # paper grain and JPEG noise (the median of half-normal noise is 0.67σ), never ink
-    paper = ink[::2, ::2][~strong[::2, ::2]]  # every fourth pixel tells the grain as well
-    noise = _median(paper) / 0.6745 if paper.size else 0.0
-    floor = min(max(3.0 * noise, 0.5), 0.5 * threshold)
-    mask = digit_pixels(smooth > max(HYSTERESIS * threshold, floor), strong)
-    if steps is not None:
-        lined = ruled is not None and ruled.any()
-        steps.append(("the ink, the page's light divided out" + (", lines removed" if lined
-                                                                   else ""),
-                      smooth.astype(np.float32)))
-        steps.append(("the pieces kept as the digit", np.where(mask, smooth, 0).astype(
-            np.float32)))
-    if not mask.any():
-        return None
-    full = max(_percentile(ink[mask], 90), floor + 1.0)
+    if min(height, width) < MEDIAN_MIN_SIDE:
+        return ink, smooth, False
+    ruled = lines(smooth, _otsu(smooth))
+    if not ruled.any():
+        return ink, smooth, False
+    # ruled or grid paper: the lines go (but not the ink written along one, darker than
+    # the line), and Otsu then looks at the ink alone
+    ruled &= smooth <= LINE_INK * _median(smooth[ruled].astype(np.float32))
+    smooth = np.where(ruled, 0, smooth).astype(np.uint8)
+    ink[ruled] = 0.0
+    return (ink, smooth, True) if smooth.max() >= EMPTY_CONTRAST else None
 
+
+def _cropped(ink: np.ndarray, mask: np.ndarray, floor: float
+             ) -> tuple[np.ndarray, float] | None:
+    """The box around the digit's pixels, contrast stretched (`floor` and below to 0, the
+    ink's 90th percentile to 255), other marks in the box left out; and the stroke width."""
+    height, width = ink.shape
+    full = max(_percentile(ink[mask], 90), floor + 1.0)
     top, bottom = _true_span(mask.any(axis=1))
     left, right = _true_span(mask.any(axis=0))
     margin = 2 + round(0.01 * max(height, width))  # take back the anti-aliased edge of the box
