@@ -1,8 +1,8 @@
 """Where `fcnn predict` puts its results: a table, JSON lines or CSV on stdout, and
 optionally a CSV file as well (for a spreadsheet or pandas).
 
-The CSV file is written beside its final name and renamed into place once every row is
-in, so an interrupted run never leaves a half-written file that looks complete.
+The CSV file is written whole or not at all (fcnn_cli/atomic.py): an interrupted run
+never leaves a half-written file that looks complete.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from fcnn_cli.errors import FcnnError
 from fcnn_cli.evaluation import Prediction, csv_header
 from fcnn_cli.model import Model
 
@@ -57,29 +55,13 @@ def _stdout(model: Model, shown: str, top_k: int) -> Iterator[Write]:
 
 @contextlib.contextmanager
 def _csv_file(model: Model, path: Path) -> Iterator[Write]:
-    import tempfile
+    from fcnn_cli.atomic import replaced
 
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    except OSError as error:
-        raise FcnnError(f"cannot write --csv {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as file:
-            rows = csv.writer(file)
-            rows.writerow(csv_header(model))
-            yield lambda p: rows.writerow(p.csv_row())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from others
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with replaced(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as file:
+        rows = csv.writer(file)
+        rows.writerow(csv_header(model))
+        yield lambda p: rows.writerow(p.csv_row())
     print(f"wrote {path}", file=sys.stderr)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def table_columns(model: Model) -> list[str]:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +28,7 @@ from fcnn_cli.nn import Network, make_activation, make_cost
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
 
 FORMAT = "fcnn-model"
-FORMAT_VERSION = 2  # the newest this fcnn reads and writes
-# Version 2 adds regression targets stored standardised (/preprocess/target_mean, _std).
-# Only such models are written as 2, so that an older fcnn refuses them ("upgrade")
-# instead of returning standardised numbers as if they were the targets; every other
-# model stays 1, readable by every fcnn.
-TARGETS_SCALED_VERSION = 2
+FORMAT_VERSION = 1
 
 
 @dataclass
@@ -96,8 +89,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
     net = model.network
     f.attrs.update({
-        "format": FORMAT, "fcnn_version": __version__,
-        "format_version": 1 if model.target_normalizer is None else TARGETS_SCALED_VERSION,
+        "format": FORMAT, "format_version": FORMAT_VERSION, "fcnn_version": __version__,
         "created": model.created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "config": model.config_text, "cost": net.cost.name,
     })
@@ -253,44 +245,10 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _atomic_write(path: Path, write: Any) -> None:
-    """Write to a temporary file beside `path`, fsync it, then rename it over `path`:
-    a crash at any moment leaves either the old file or the new one, never a mix."""
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise FcnnError(f"cannot write {path}: {error.strerror}") from None
-    os.close(fd)
-    try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp's 0600 would hide the model from others
-        with h5py.File(tmp, "w") as f:
+    """Write the HDF5 file whole or not at all (fcnn_cli/atomic.py)."""
+    from fcnn_cli.atomic import replaced
+
+    with replaced(path) as temporary:
+        with h5py.File(temporary, "w") as f:
             write(f)
             f.flush()
-        with open(tmp, "rb+") as raw:
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-        _fsync_folder(folder)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The replaced file's permissions, or what a plain `open` would give a new one."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

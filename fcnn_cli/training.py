@@ -364,15 +364,16 @@ class Trainer:
         test: dict[str, Any] | None = None
         if len(self.splits.x_test):
             y_test = targets(self.splits.y_test, self.net.sizes[-1], self.classify, self.net.dtype)
-            loss, acc = evaluate(self.net, self.splits.x_test, y_test)
-            test = {"loss": loss, "accuracy": acc if self.classify else math.nan}
-            if not self.classify:  # errors in the targets' own units
+            a = in_chunks(self.net.predict, self.splits.x_test)
+            loss = self.net.cost.fn(a, y_test)
+            if self.classify:
+                test = {"loss": loss, "accuracy": count_correct(a, y_test) / len(a)}
+            else:  # the errors in the targets' own units too
                 from fcnn_cli.metrics import regression_report
 
-                a = in_chunks(self.net.predict, self.splits.x_test)
-                test["per_output"] = regression_report(
+                test = {"loss": loss, "accuracy": math.nan, "per_output": regression_report(
                     model.in_target_units(a), model.in_target_units(y_test), loss,
-                    model.output_names).per_output
+                    model.output_names).per_output}
         save_model(self.output, model)
         self.checkpoint.unlink(missing_ok=True)
         return Outcome(model, self.output, test, state.best_epoch, stopped_early)

@@ -159,3 +159,11 @@ def test_a_duplicate_column_name_is_an_error(tmp_path: Path) -> None:
     data.write_text("x,x,label\n1,2,0\n")
     with pytest.raises(FcnnError, match="names column 'x' twice"):
         load_dataset(path=data)
+
+
+def test_eval_on_a_csv_without_the_label_column_names_it(cancer: tuple[Path, Path],
+                                                         tmp_path: Path) -> None:
+    unlabelled = _write(tmp_path / "new.csv", ["size", "texture", "age"], [[12, 20, 50]] * 20)
+    result = runner.invoke(app, ["eval", str(cancer[1]), "--data", str(unlabelled)])
+    assert result.exit_code == 2
+    assert "no label column 'diagnosis'" in result.stderr

@@ -403,8 +403,8 @@ def _load_csv(path: Path, name: str | None, label_columns: list[str],
     from .table import read_table
 
     table = read_table(path)
-    how = "set data.label_column"
-    table.require(label_columns, "label column", how)
+    # (for eval the label column is the model's own, so the hint names the setting only)
+    table.require(label_columns, "label column", "the labels' column is data.label_column")
     features = feature_columns or [c for c in table.names if c not in label_columns]
     table.require(features, "feature column", "fix data.feature_columns")
     if not features:
