@@ -1,15 +1,16 @@
 """fcnn: build, train, evaluate and explain fully-connected feed-forward networks.
 
-The Python API (see `fcnn_cli.api`): `load_model`, `train`, `load_config`, `Model`,
-`FcnnError`. They load on first use, so `import fcnn_cli` and `fcnn --help` stay light.
+The Python API (see `fcnn_cli.api`): `load_model`, `train`, `load_config`, `augmented`,
+`Model`, `FcnnError`. They load on first use, so `import fcnn_cli` and `fcnn --help` stay light.
 """
 
 from typing import Any
 
-__version__ = "0.3.0"
-__all__ = ["FcnnError", "Model", "__version__", "load_config", "load_model", "train"]
+__version__ = "0.4.0"
+__all__ = ["FcnnError", "Model", "__version__", "augmented", "load_config", "load_model",
+           "train"]
 
-_API = {"FcnnError", "Model", "load_config", "load_model", "train"}
+_API = {"FcnnError", "Model", "augmented", "load_config", "load_model", "train"}
 
 
 def __getattr__(name: str) -> Any:

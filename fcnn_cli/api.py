@@ -26,10 +26,12 @@ from fcnn_cli.errors import FcnnError
 from fcnn_cli.model import Model
 
 if TYPE_CHECKING:  # loaded by `train` and `load_config`: predicting needs no pydantic
+    import numpy as np
+
     from fcnn_cli.config import Config
     from fcnn_cli.training import EpochRow, Outcome, Reporter
 
-__all__ = ["FcnnError", "Model", "load_config", "load_model", "train"]
+__all__ = ["FcnnError", "Model", "augmented", "load_config", "load_model", "train"]
 
 
 def load_model(path_or_name: str | Path) -> Model:
@@ -85,6 +87,32 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     outcome = trainer.run(Path(resume) if resume is not None else None)
     outcome.warnings = reporter.warnings
     return outcome
+
+
+def augmented(config: str | Path | dict[str, Any] | Config, count: int = 4, variants: int = 3,
+              overrides: list[str] | None = None, **changes: Any) -> np.ndarray:
+    """A few training pictures and deformed copies of them, drawn as `data.augment` would
+    draw them in training: (count, 1 + variants, H, W[, C]) pixels, each row's first
+    picture as it is. For judging the settings by eye (`fcnn train CONFIG --show-augment`).
+    """
+    import numpy as np
+
+    from fcnn_cli.data.augment import picture_deformer
+    from fcnn_cli.data.split import is_raw_pixels
+
+    cfg = load_config(config, overrides, **changes)
+    if cfg.data.augment is None:
+        raise FcnnError("the config has no data.augment to show; add one, e.g. "
+                        "--set 'data.augment={shift: 2, rotate: 10}'")
+    x = cfg.data.load().x_train
+    shape = tuple(x.shape[1:])
+    deformer = picture_deformer(cfg.data.augment.spec(), shape, is_raw_pixels(x),
+                                str(cfg.data.dataset or cfg.data.path))
+    rng = np.random.default_rng([cfg.seed, 4])
+    chosen = x[rng.choice(len(x), size=min(count, len(x)), replace=False)]
+    rows = chosen.reshape(len(chosen), -1)
+    copies = [deformer(rows, rng) for _ in range(variants)]
+    return np.stack([rows, *copies], axis=1).reshape(len(rows), 1 + variants, *shape)
 
 
 class _Recording:

@@ -107,6 +107,9 @@ def train(
     log: Annotated[Path | None, typer.Option("--log", metavar="FILE",
                                              help="Write one JSON object per "
                                                 "epoch to this file.")] = None,
+    show_augment: Annotated[bool, typer.Option(
+        "--show-augment", help="Draw a few training pictures and deformed copies as "
+                               "data.augment makes them, then stop (no training).")] = False,
 ) -> None:
     """Train a network as the config says; save it as HDF5."""
 
@@ -114,6 +117,9 @@ def train(
         from fcnn_cli import api, ui
         from fcnn_cli.training import Interrupted
 
+        if show_augment:
+            ui.show_augmented(api.augmented(config, overrides=overrides))
+            return
         try:
             outcome = api.train(config, out=out, resume=resume, log=log,
                                 progress=ui.make_reporter(quiet), overrides=overrides)

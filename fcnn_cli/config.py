@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fcnn_cli.data.augment_spec import AugmentSpec, Draw, Elastic
 from fcnn_cli.data.image_spec import ImageSpec, default_pipeline
 from fcnn_cli.errors import FcnnError, did_you_mean
 
@@ -56,6 +57,70 @@ class ImageConfig(Strict):
         return self
 
 
+class DrawConfig(Strict):
+    max: float = Field(gt=0, description="Drawn uniformly from [−max, max] for each picture.")
+    p: float = Field(1.0, ge=0, le=1, description="The probability a picture gets it.")
+
+
+def _draw(unit: str, example: str) -> Any:
+    """A transform's field: `{max, p}`, or just the max (p 1)."""
+    return Field(None, description=f"{unit}; a number (the max, always applied) or "
+                                   f"{{max, p}}, e.g. {example}.")
+
+
+class ElasticConfig(Strict):
+    alpha: float = Field(gt=0, description="α: how far pixels move, in pixels (Simard: 34).")
+    sigma: float = Field(gt=0, description="σ: the smoothing of the displacement field, in "
+                                           "pixels (Simard: 4); smaller is more jagged.")
+    p: float = Field(1.0, ge=0, le=1, description="The probability a picture gets it.")
+
+
+class AugmentConfig(Strict):
+    shift: DrawConfig | None = _draw("Shift in pixels, on each axis", "{max: 2, p: 0.5}")
+    rotate: DrawConfig | None = _draw("Rotation in degrees", "{max: 12}")
+    scale: DrawConfig | None = _draw("Scale: the factor is 1 ± max", "{max: 0.1}")
+    shear: DrawConfig | None = _draw("Shear along x as a factor: x moves by shear·y "
+                                     "(0.1 ≈ 6°)", "{max: 0.1}")
+    elastic: ElasticConfig | None = Field(
+        None, description="Elastic distortion (Simard, Steinkraus & Platt 2003), "
+                          "e.g. {alpha: 34, sigma: 4, p: 0.5}.")
+    hflip: bool | float = Field(
+        False, description="Horizontal flip: true flips half the pictures, a number is the "
+                           "probability. For clothes, not for digits.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_maxima(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return {k: {"max": v} if k in ("shift", "rotate", "scale", "shear")
+                    and isinstance(v, int | float) and not isinstance(v, bool) else v
+                    for k, v in values.items()}
+        return values
+
+    @model_validator(mode="after")
+    def _in_range(self) -> AugmentConfig:
+        if not isinstance(self.hflip, bool) and not 0 <= self.hflip <= 1:
+            raise ValueError(f"hflip: {self.hflip} is no probability; give true, false or a "
+                             "number from 0 to 1")
+        if self.scale is not None and self.scale.max >= 1:
+            raise ValueError(f"scale: max {self.scale.max} would shrink some pictures to "
+                             "nothing; give less than 1 (0.1 is ±10 %)")
+        return self
+
+    def spec(self) -> AugmentSpec:
+        def draw(d: DrawConfig | None) -> Draw | None:
+            return None if d is None else Draw(d.max, d.p)
+
+        e = self.elastic
+        return AugmentSpec(draw(self.shift), draw(self.rotate), draw(self.scale),
+                           draw(self.shear), None if e is None else Elastic(e.alpha, e.sigma, e.p),
+                           self.flip_probability)
+
+    @property
+    def flip_probability(self) -> float:
+        return 0.5 if self.hflip is True else float(self.hflip)
+
+
 class DataConfig(Strict):
     dataset: DatasetName | None = Field(None, description="A named dataset; or give `path`.")
     path: str | None = Field(
@@ -79,6 +144,9 @@ class DataConfig(Strict):
         "standardize", description="Regression targets: standardised on the training split "
                                    "for training; predictions come back in the original units.")
     image: ImageConfig = ImageConfig()
+    augment: AugmentConfig | None = Field(
+        None, description="Random deformations of the training pictures, drawn afresh every "
+                          "epoch (never of validation, test or predicted pictures).")
 
     @model_validator(mode="after")
     def _needs_a_source(self) -> DataConfig:
@@ -345,6 +413,11 @@ def config_warnings(config: Config) -> list[str]:
     if sigmoid_hidden >= 4:
         warnings.append(f"{sigmoid_hidden} sigmoid hidden layers: gradients vanish through deep "
                         "sigmoid stacks; relu or tanh train far better")
+    augment = config.data.augment
+    if augment is not None and augment.flip_probability and (
+            config.data.dataset in ("mnist", "digits") or config.data.image.pipeline == "digit"):
+        warnings.append("data.augment.hflip on digits: a mirrored 2, 3, 4, 5, 7 or 9 is no "
+                        "digit; flipping suits clothes and objects")
     if config.training.optimizer.lr > 10:
         warnings.append(f"learning rate {config.training.optimizer.lr} is above 10; "
                         "training will probably diverge")

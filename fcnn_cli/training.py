@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from fcnn_cli.nn import Network, make_optimizer, scheduled_lr
 from fcnn_cli.nn.epoch import DivergenceError, EpochStats, RawInputs, count_correct
 from fcnn_cli.nn.fast import EpochRunner
 from fcnn_cli.store import Checkpoint, load_checkpoint, save_checkpoint, save_model
+
+if TYPE_CHECKING:
+    from fcnn_cli.data.augment import DeformedEpochs
 
 HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
@@ -257,22 +260,23 @@ class Trainer:
             "val": len(splits.x_val), "test": len(splits.x_test),
             "resumed_at": (state.epoch + 1, state.batch) if resume else None,
             "pictures": dataset.image.describe() if dataset.image else None,
+            "augment": data.augment.spec().describe() if data.augment else None,
         })
         from fcnn_cli.threads import blas_threads, default_threads
         default = default_threads(self.net.sizes, config.training.batch_size)
         with blas_threads(config.training.threads, default) as problem, \
-                _StopSignals().installed() as stop:
+                _StopSignals().installed() as stop, self._deformations(x) as deformed:
             if problem:
                 self.reporter.warn(problem)
             # Overflow shows up as a non-finite cost, which _loop reports as divergence.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                stopped_early = self._loop(x, y, state, stop)
+                stopped_early = self._loop(x, y, state, stop, deformed)
         self.reporter.finish()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._finish(state, stopped_early)
 
     def _loop(self, x: np.ndarray | RawInputs, y: np.ndarray, state: LoopState,
-              stop: _StopSignals) -> bool:
+              stop: _StopSignals, deformed: DeformedEpochs | None) -> bool:
         cfg = self.config.training
         shuffle_rng = np.random.default_rng([self.config.seed, 1])
         dropout_rng = np.random.default_rng([self.config.seed, 2])
@@ -298,8 +302,12 @@ class Trainer:
                 self.reporter.batch(done, total, s.seen)
                 return stop.signal is None
 
+            inputs = x
+            if deformed is not None:  # this epoch's pictures; the next one's are begun
+                pictures = deformed.get(epoch, more=epoch + 1 < cfg.epochs)
+                inputs = RawInputs(pictures, x.offset, x.scale, x.dtype)
             try:
-                stats = runner(x, y, perm, state.batch, stats, dropout_rng, on_batch)
+                stats = runner(inputs, y, perm, state.batch, stats, dropout_rng, on_batch)
             except DivergenceError as error:
                 self._diverged(epoch, error.batch, snapshot, state)
             seconds = time.perf_counter() - started
@@ -319,6 +327,19 @@ class Trainer:
             if done:
                 return True
         return False
+
+    def _deformations(self, x: np.ndarray | RawInputs) -> contextlib.AbstractContextManager[Any]:
+        """`data.augment`'s deformed training pictures, one copy per epoch; or nothing."""
+        augment = self.config.data.augment
+        if augment is None:
+            return contextlib.nullcontext()
+        from fcnn_cli.data.augment import DeformedEpochs, picture_deformer
+
+        data = self.config.data
+        deformer = picture_deformer(augment.spec(), tuple(self.splits.input_shape),
+                                    isinstance(x, RawInputs), str(data.dataset or data.path))
+        assert isinstance(x, RawInputs)
+        return DeformedEpochs(deformer, x.raw, self.config.seed)
 
     def _end_epoch(self, epoch: int, stats: EpochStats, seconds: float, rate: float,
                    state: LoopState) -> bool:

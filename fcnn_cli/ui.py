@@ -54,6 +54,8 @@ def _start_line(summary: dict[str, Any]) -> str:
             f"(validation {summary['val']:,}, test {summary['test']:,})")
     if summary.get("pictures"):
         line += f"; picture files prepared as {summary['pictures']}"
+    if summary.get("augment"):
+        line += f"; each epoch's training pictures deformed: {summary['augment']}"
     if summary.get("resumed_at"):
         epoch, batch = summary["resumed_at"]
         line += f"; resumed at epoch {epoch}, batch {batch + 1}"
@@ -324,8 +326,23 @@ def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees
     kind = " RGB" if colour else ""
     _out.print(f"{name} — {what} ({pixels.shape[0]}×{pixels.shape[1]}{kind}):",
                markup=False, soft_wrap=True)
-    for line in lines:
-        _out.print(line)
+    for line in lines:  # soft_wrap: a picture wider than the console is not folded
+        _out.print(line, soft_wrap=True)
+
+
+def show_augmented(pictures: np.ndarray) -> None:
+    """`api.augmented`'s (rows, copies, H, W[, C]) pictures as one drawing, a dark line
+    between neighbours."""
+    rows, copies, h, w = pictures.shape[:4]
+    gap = max(1, h // 14)
+    sheet = np.full(((h + gap) * rows - gap, (w + gap) * copies - gap, *pictures.shape[4:]),
+                    pictures.max() * 0.15)
+    for r in range(rows):
+        for c in range(copies):
+            sheet[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = \
+                pictures[r, c]
+    show_image("training pictures", sheet,
+               f"as they are (left) and {copies - 1} deformed copies as data.augment draws them")
 
 
 # --- forward-trace tables ---

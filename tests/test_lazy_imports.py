@@ -41,6 +41,6 @@ def test_shell_completion_of_a_recipe_name_loads_nothing_heavy() -> None:
 
 def test_shell_completion_offers_recipe_and_model_names() -> None:
     env = {"_FCNN_COMPLETE": "complete_bash", "COMP_WORDS": "fcnn train mn", "COMP_CWORD": "2"}
-    assert run_fcnn(env=env)[0].split() == ["mnist", "mnist-nielsen"]
+    assert run_fcnn(env=env)[0].split() == ["mnist", "mnist-augmented", "mnist-nielsen"]
     env.update(COMP_WORDS="fcnn eval mn")
     assert run_fcnn(env=env)[0].split() == ["mnist"]
