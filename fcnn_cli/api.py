@@ -154,3 +154,15 @@ class _Recording:
     def finish(self) -> None:
         if self.inner is not None:
             self.inner.finish()
+
+
+def report(model: str | Path, data: str | None = None, split: str = "test",
+           out: str | Path | None = None) -> Path:
+    """Write a self-contained HTML page about a model (a file, or a shipped model's name):
+    its card, learning curves, evaluation on `split` of its own data (or of `data`),
+    mistakes and first-layer weights. `out` defaults to `<model stem>.report.html`
+    beside the model file (in the current folder for a shipped model). Returns the path."""
+    from fcnn_cli import report as page
+
+    target = Path(out) if out is not None else page.default_path(model)
+    return page.write(load_model(model), target, data, split)

@@ -64,6 +64,14 @@ _complete_config = _complete_names(shipped.recipes, (".yaml", ".yml"))
 _complete_model = _complete_names(shipped.models, (".h5",))
 _complete_trace = _complete_names(shipped.trace_examples, (".yaml", ".yml"))
 
+ModelArgument = Annotated[str, typer.Argument(
+    metavar="MODEL", autocompletion=_complete_model,
+    help="A trained model (.h5), or a model shipped with fcnn (mnist).")]
+DataOption = Annotated[str | None, typer.Option(
+    "--data", metavar="DATASET_OR_PATH",
+    help="A named dataset or a path (default: the model's own dataset).")]
+SplitOption = Annotated[str, typer.Option("--split", metavar="SPLIT", help="test, val or train.")]
+
 
 def _run(job: Callable[[], Any]) -> Any:
     """Run a command body, turning expected failures into one line and an exit status."""
@@ -142,14 +150,9 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    model_path: Annotated[str, typer.Argument(
-        metavar="MODEL", autocompletion=_complete_model,
-        help="A trained model (.h5), or a model shipped with fcnn (mnist).")],
-    data: Annotated[str | None, typer.Option(
-        "--data", metavar="DATASET_OR_PATH",
-        help="A named dataset or a path (default: the model's own dataset).")] = None,
-    split: Annotated[str, typer.Option("--split", metavar="SPLIT",
-                                       help="test, val or train.")] = "test",
+    model_path: ModelArgument,
+    data: DataOption = None,
+    split: SplitOption = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Accuracy, loss, per-class precision/recall/F1 and a confusion matrix."""
@@ -172,10 +175,54 @@ def evaluate(
 
 
 @app.command()
+def info(
+    model_path: ModelArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The layers, how training went, and the learning curves, from the model file alone."""
+
+    def job() -> None:
+        from fcnn_cli.api import load_model
+        from fcnn_cli.summary import summarize
+
+        summary = summarize(load_model(model_path))
+        if as_json:
+            import json
+
+            print(json.dumps(summary.to_json()))
+        else:
+            from fcnn_cli import ui
+
+            ui.model_info(summary)
+
+    _run(job)
+
+
+@app.command()
+def report(
+    model_path: ModelArgument,
+    data: DataOption = None,
+    split: SplitOption = "test",
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="PATH.html",
+        help="Where to write the page (default: <model>.report.html beside the model).")]
+    = None,
+) -> None:
+    """One self-contained HTML page: model card, learning curves, evaluation, mistakes,
+    first-layer weights."""
+
+    def job() -> None:
+        from fcnn_cli import api
+
+        written = api.report(model_path, data=data, split=split, out=out)
+        print(f"report written to {written}")
+
+    _run(job)
+
+
+@app.command()
 def predict(
-    model_path: Annotated[str, typer.Argument(
-        metavar="MODEL", autocompletion=_complete_model,
-        help="A trained model (.h5), or a model shipped with fcnn (mnist).")],
+    model_path: ModelArgument,
     inputs: Annotated[list[Path] | None, typer.Argument(
         metavar="[INPUT]...",
         help="Image files, folders of images, .npy or .csv batches "
@@ -338,7 +385,9 @@ def forward_trace(
         "--list", help="List the built-in examples.")] = False,
     output: Annotated[str, typer.Option(
         "--format", metavar="FORMAT",
-        help="table, json or markdown (LaTeX symbols, for notes and slides).")] = "table",
+        help="table, json, markdown (LaTeX symbols, for notes and slides), svg (the network "
+             "drawn, with every number) or html (the drawing and the tables on one "
+             "self-contained page); redirect svg and html to a file.")] = "table",
     model_path: Annotated[str | None, typer.Option(
         "--model", metavar="MODEL", autocompletion=_complete_model,
         help="Trace a trained model (a file, or a shipped name) on one real input.")] = None,
@@ -356,10 +405,10 @@ def forward_trace(
         import json
 
         from fcnn_cli import trace, ui
-        from fcnn_cli.trace_markdown import example_markdown, trace_markdown
 
-        if output not in ("table", "json", "markdown"):
-            raise FcnnError(f"--format {output!r} is not one of table, json, markdown")
+        formats = ("table", "json", "markdown", "svg", "html")
+        if output not in formats:
+            raise FcnnError(f"--format {output!r} is not one of {', '.join(formats)}")
         if list_examples:
             items = trace.list_examples()
             if output == "json":
@@ -385,7 +434,11 @@ def forward_trace(
         if output == "json":
             print(json.dumps(trace.trace_json(shown) if network else trace.example_json(shown)))
         elif output == "markdown":
-            print(trace_markdown(shown) if network else example_markdown(shown))
+            print(trace.trace_markdown(shown) if network else trace.example_markdown(shown))
+        elif output == "svg":
+            print(trace.trace_svg(shown))
+        elif output == "html":
+            print(trace.trace_html(shown))
         elif network:
             ui.print_trace(shown)
         else:

@@ -38,6 +38,16 @@ def model_config(model: Model):  # type: ignore[no-untyped-def]
 
 def evaluate(model: Model, data: str | None, split: str) -> Report:
     """The model's report on one split of its own dataset, or of `data`."""
+    x, labels, label = split_rows(model, data, split)
+    report, _ = score(model, x, labels)
+    report.data, report.split = str(label), split
+    return report
+
+
+def split_rows(model: Model, data: str | None, split: str
+               ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The raw inputs and labels of one split of the model's own dataset (or of `data`),
+    chosen as training chose them, and what the data are called."""
     from fcnn_cli.data.split import make_splits
 
     if split not in SPLITS:
@@ -47,7 +57,7 @@ def evaluate(model: Model, data: str | None, split: str) -> Report:
     if model.feature_names is not None:  # a CSV's columns by name, in the model's order
         cfg = cfg.model_copy(update={"feature_columns": model.feature_names})
     dataset = cfg.load(data)
-    label = data or cfg.dataset or cfg.path or "the data"
+    label = str(data or cfg.dataset or cfg.path or "the data")
     _check_fits(model, dataset, label)
     if split == "test" and dataset.x_test is not None:  # the official test set: no re-split
         x, labels = dataset.x_test, dataset.y_test
@@ -59,17 +69,19 @@ def evaluate(model: Model, data: str | None, split: str) -> Report:
     if len(x) == 0:
         raise FcnnError(f"the {split} split of {label} is empty; choose another --split "
                         "or set data.test_fraction / data.val_fraction when training")
+    return x, labels, label
+
+
+def score(model: Model, x: np.ndarray, labels: np.ndarray) -> tuple[Report, np.ndarray]:
+    """The model's metrics on (x, labels), and its outputs a^L."""
     a = model.outputs(x)
     if model.class_names is None:
         y = labels.astype(a.dtype)
         scaled = y if model.target_normalizer is None else model.target_normalizer(y)
-        report = regression_report(model.in_target_units(a), y, model.network.cost.fn(a, scaled),
-                                   model.output_names)
-    else:
-        loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
-        report = classification_report(a, labels, loss, model.class_names)
-    report.data, report.split = str(label), split
-    return report
+        return regression_report(model.in_target_units(a), y, model.network.cost.fn(a, scaled),
+                                 model.output_names), a
+    loss = model.network.cost.fn(a, one_hot(labels, a.shape[1], a.dtype))
+    return classification_report(a, labels, loss, model.class_names), a
 
 
 def _check_fits(model: Model, dataset: Dataset, label: str) -> None:

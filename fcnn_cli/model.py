@@ -24,7 +24,7 @@ from fcnn_cli.nn import Network
 if TYPE_CHECKING:
     from fcnn_cli.inputs import Batch
     from fcnn_cli.metrics import Report
-    from fcnn_cli.trace import TraceResult
+    from fcnn_cli.trace.compute import TraceResult
 
 # An array of raw examples, or files: one path, or several.
 Inputs = np.ndarray | str | Path | Sequence[str | Path]
@@ -49,6 +49,8 @@ class Model:
     feature_names: list[str] | None = None  # a CSV model's feature columns, in input order
     target_names: list[str] | None = None   # a regression model's outputs
     target_normalizer: Normalizer | None = None  # regression: targets as the network sees them
+    split_sizes: dict[str, int] | None = None  # examples in train, val, test when trained
+    fcnn_version: str = ""                     # the fcnn that wrote the file
 
     def __repr__(self) -> str:
         kind = f"{len(self.class_names)} classes" if self.class_names else "regression"
@@ -127,7 +129,7 @@ class Model:
         and δ kept, with a gradient check (float64). `target` is a class name (default:
         the predicted class) or, for regression, comma-separated numbers; `lr` is η
         (default: the model's configured learning rate)."""
-        from fcnn_cli.trace import trace_model
+        from fcnn_cli.trace.compute import trace_model
 
         return trace_model(self, x, target, lr)
 

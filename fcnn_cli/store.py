@@ -122,6 +122,8 @@ def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
         pre.attrs["target_normalize"] = model.target_normalizer.kind
         pre.create_dataset("target_mean", data=model.target_normalizer.mean)
         pre.create_dataset("target_std", data=model.target_normalizer.std)
+    if model.split_sizes is not None:
+        f.attrs["split_sizes"] = json.dumps(model.split_sizes)
     history = f.create_group("history")
     for key, values in model.history.items():
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
@@ -161,6 +163,9 @@ def _read_model(f: h5py.File, path: Path) -> Model:
             target_normalizer=Normalizer(_text(pre.attrs["target_normalize"]),
                                          pre["target_mean"][()], pre["target_std"][()])
             if "target_normalize" in pre.attrs else None,
+            split_sizes=json.loads(_text(f.attrs["split_sizes"]))
+            if "split_sizes" in f.attrs else None,
+            fcnn_version=_text(f.attrs.get("fcnn_version", "")),
         )
     except (KeyError, OSError, ValueError, TypeError) as error:
         raise FcnnError(f"{path} is not a complete fcnn model ({error}); retrain it") from None

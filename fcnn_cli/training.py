@@ -404,7 +404,9 @@ class Trainer:
         return Model(self.net, s.normalizer, tuple(s.input_shape), s.class_names, s.pixel_max,
                      self.config_text, {k: np.asarray(v) for k, v in state.history.items()},
                      image=d.image, feature_names=d.feature_names, target_names=d.target_names,
-                     target_normalizer=s.target_normalizer)
+                     target_normalizer=s.target_normalizer,
+                     split_sizes={"train": len(s.x_train), "val": len(s.x_val),
+                                  "test": len(s.x_test)})
 
     def _snapshot(self) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
         return ([p.copy() for p in self.net.params()],

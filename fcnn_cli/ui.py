@@ -17,6 +17,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from fcnn_cli.metrics import Report
+    from fcnn_cli.summary import ModelSummary
     from fcnn_cli.training import EpochRow, Outcome
 
 _out = Console(highlight=False, emoji=False)  # ":name:" in a file name stays text
@@ -330,6 +331,72 @@ def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees
         _out.print(line, soft_wrap=True)
 
 
+def model_info(summary: ModelSummary) -> None:
+    """`fcnn info`: the layers, how training went, and the learning curves as bars."""
+    s = summary
+    arch = "-".join(map(str, s.architecture))
+    _out.print(f"{s.name or 'model'}: {arch}, {s.parameters:,} parameters, cost {s.cost}",
+               markup=False)
+    table = Table(show_lines=False)
+    for column in ("layer", "units", "activation", "dropout", "parameters"):
+        table.add_column(column, justify="left" if column == "activation" else "right")
+    table.add_row("0", f"{s.architecture[0]:,}", "input", "", "")
+    for layer in s.layers:
+        table.add_row(str(layer.layer), f"{layer.units:,}", layer.activation,
+                      f"{layer.dropout:g}" if layer.dropout else "", f"{layer.parameters:,}")
+    _out.print(table)
+    for line in _training_lines(s):
+        _out.print(line, markup=False, soft_wrap=True)
+
+
+def _training_lines(s: ModelSummary) -> list[str]:
+    from fcnn_cli.summary import column_of, sparkline
+
+    sizes = s.split_sizes
+    split = (f" (train {sizes['train']:,}, validation {sizes['val']:,}, test "
+             f"{sizes['test']:,})" if sizes else "")
+    lines = [f"trained on {s.dataset or 'unknown data'}{split} for {s.epochs} epoch"
+             f"{'' if s.epochs == 1 else 's'} in {s.training_seconds:.1f} s",
+             f"optimiser {s.optimizer}; learning rate {s.schedule}"]
+    if s.best_epoch:
+        lines.append(f"best epoch {s.best_epoch} by {s.monitor}: " + _metrics(s.best))
+    if s.final:
+        lines.append(f"last epoch {s.epochs}: " + _metrics(s.final))
+    lines.append(f"written {s.created or 'at an unknown time'} by fcnn "
+                 f"{s.fcnn_version or '(an older version)'}")
+    if not s.epochs:
+        return lines + ["no training history: the curves are not known"]
+    lines.append("learning curves (epoch 1 on the left; each bar scaled lowest to highest)")
+    history = s.history
+    for key, label in (("train_loss", "train loss"), ("val_loss", "val loss"),
+                       ("train_accuracy", "train accuracy"), ("val_accuracy", "val accuracy"),
+                       ("lr", "learning rate")):
+        values = list(history.get(key, []))
+        bars, _, _ = sparkline(values)
+        if bars:  # the first epoch's value on the left, the last one's on the right
+            pct = "accuracy" in key
+            lines.append(f"  {label:<15}{_value(values[0], pct):>9} {bars} "
+                         f"{_value(values[-1], pct)}")
+            if key == s.monitor and s.best_epoch:
+                lines.append(" " * 27 + " " * column_of(s.best_epoch, s.epochs) +
+                             f"↑ best, epoch {s.best_epoch}")
+    return lines
+
+
+def _metrics(row: dict[str, float]) -> str:
+    parts = []
+    for key, label in (("train_loss", "train loss"), ("val_loss", "val loss"),
+                       ("val_accuracy", "val accuracy")):
+        value = row.get(key)
+        if value is not None and value == value:  # not NaN
+            parts.append(f"{label} {_value(value, 'accuracy' in key)}")
+    return ", ".join(parts)
+
+
+def _value(value: float, percent: bool) -> str:
+    return f"{value:.2%}" if percent else f"{value:.4g}"
+
+
 def show_augmented(pictures: np.ndarray) -> None:
     """`api.augmented`'s (rows, copies, H, W[, C]) pictures as one drawing, a dark line
     between neighbours."""
@@ -354,7 +421,6 @@ if TYPE_CHECKING:
     from fcnn_cli.trace import (
         ArchitectureExample,
         GateExample,
-        LayerTrace,
         SoftmaxExample,
         TraceResult,
     )
@@ -395,100 +461,24 @@ def print_example_list(examples: list[tuple[str, str]]) -> None:
     _say(table)
 
 
-def _wide_layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
-    """Summaries of the arrays too wide to print, then one row per unit (or the 5 with the
-    largest |δ| when there are more than WIDE units)."""
-    from fcnn_cli.trace import fmt, fmt_new, sup, wide_layer_view
-
-    n, L = result.n, sup(layer.l)
-    arrays, units, title = wide_layer_view(layer)
-    label = [result.unit(layer.l, j) for j in range(layer.units)]
-    names = {"w": f"w{L}", "b": f"b{L}", "z": f"z{L}", "a": f"a{L}", "delta": f"δ{L}",
-             "dC_dw": f"∂C/∂w{L}", "dC_db": f"∂C/∂b{L}", "w_new": f"w{L} − η∂C/∂w{L}"}
-    summary = _trace_table(
-        "too wide to print in full: min, max and mean of each array",
-        ["array", "shape", "min", "max", "mean"],
-        [[names[name], "×".join(map(str, v.shape)), fmt(v.min()), fmt(v.max()), fmt(v.mean())]
-         for name, v in arrays])
-    rows = [[*([str(i + 1)] if n > 1 else []), label[j], fmt(layer.b[j]), fmt(layer.z[i, j]),
-             fmt(layer.a[i, j]), fmt(layer.delta[i, j]), fmt(layer.dC_db[j]),
-             fmt_new(layer.b_new[j], layer.b[j])]
-            for i in range(n) for j in units]
-    header = [*(["n"] if n > 1 else []), "j", f"b{L}", f"z{L}", f"a{L}", f"δ{L}", f"∂C/∂b{L}",
-              f"new b{L}"]
-    return [summary, _trace_table(title.replace("^l", L), header, rows)]
-
-
-def _layer_tables(result: TraceResult, layer: LayerTrace) -> list[Group]:
-    """w and b; each example's z, a, δ; the batch-mean gradients; the updated w and b.
-
-    Matrices keep the lecture's orientation (row j = neuron j of layer l, column k =
-    neuron k of layer l−1), and examples go down the page, so tables stay narrow."""
-    from fcnn_cli.trace import fmt, fmt_new, sup
-
-    l, n, L, P = layer.l, result.n, sup(layer.l), sup(layer.l - 1)
-    cols = [f"k={k}" for k in range(1, layer.inputs + 1)]
-    units = range(layer.units)
-    label = [result.unit(layer.l, j) for j in units]
-    tables = [_trace_table(
-        f"weights w{L}[j,k] and biases b{L}[j]", ["j", *cols, f"b{L}"],
-        [[label[j], *(fmt(v) for v in layer.w[j]), fmt(layer.b[j])] for j in units])]
-
-    example = ["n"] if n > 1 else []
-    title = (f"z{L} = w{L}a{P} + b{L}, a{L} = f(z{L}), δ{L} = ∂C/∂z{L}"
-             + (" (each example n has its own)" if n > 1 else ""))
-    tables.append(_trace_table(
-        title, [*example, "j", f"z{L}", f"a{L}", f"δ{L}"],
-        [[*([str(i + 1)] if n > 1 else []), label[j], fmt(layer.z[i, j]),
-          fmt(layer.a[i, j]), fmt(layer.delta[i, j])] for i in range(n) for j in units]))
-
-    if n > 1:
-        per = result.per_example_dC_dw(l)
-        tables.append(_trace_table(
-            f"each example's ∂Cₙ/∂w{L}[j,k] = δ{L}[j]·a{P}[k] and ∂Cₙ/∂b{L}[j] = δ{L}[j]",
-            ["n", "j", *cols, f"∂Cₙ/∂b{L}"],
-            [[str(i + 1), label[j], *(fmt(v) for v in per[i, j]), fmt(layer.delta[i, j])]
-             for i in range(n) for j in units]))
-    title = (f"∂C/∂w{L}[j,k] and ∂C/∂b{L}[j], the means over the N = {n} examples" if n > 1
-             else f"∂C/∂w{L} = δ{L}(a{P})ᵀ [j,k] and ∂C/∂b{L} = δ{L}")
-    tables.append(_trace_table(
-        title, ["j", *cols, f"∂C/∂b{L}"],
-        [[label[j], *(fmt(v) for v in layer.dC_dw[j]), fmt(layer.dC_db[j])] for j in units]))
-    w_step, b_step = ((f"η/N Σₙ ∂Cₙ/∂w{L}", f"η/N Σₙ ∂Cₙ/∂b{L}") if n > 1
-                      else (f"η∂C/∂w{L}", f"η∂C/∂b{L}"))
-    tables.append(_trace_table(
-        f"update, η = {fmt(result.lr)}: w{L} → w{L} − {w_step}, b{L} → b{L} − {b_step}",
-        ["j", *cols, f"new b{L}"],
-        [[label[j], *(fmt_new(new, old) for new, old in zip(layer.w_new[j], layer.w[j])),
-          fmt_new(layer.b_new[j], layer.b[j])] for j in units]))
-    return tables
-
-
 def print_trace(result: TraceResult) -> None:
     """One forward pass, backward pass and update, one panel per layer (`--format table`)."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
-    from fcnn_cli.trace import WIDE, comparison_rows, fmt, gradient_check_warning, plural, sup
+    from fcnn_cli.trace import comparison_rows, fmt, gradient_check_warning, plural, sup
+    from fcnn_cli.trace.tables import inputs_table, layer_tables
 
     arch = "-".join(map(str, result.architecture))
     _out.rule(Text(f"Forward trace: {arch} network · {result.cost_name} cost · "
                    f"η = {fmt(result.lr)}"))
     for line in ([result.description] if result.description else []) + result.header:
         _say(line)
-    x, y, n = result.x, result.y, result.n
-    if x.shape[1] <= WIDE:
-        header = ["n", *(f"x{k + 1}" for k in range(x.shape[1])),
-                  *(f"y{k + 1}" for k in range(y.shape[1]))]
-        rows = [[str(i + 1), *(fmt(v) for v in x[i]), *(fmt(v) for v in y[i])] for i in range(n)]
-    else:
-        header = ["array", "shape", "min", "max", "mean"]
-        rows = [[name, "×".join(map(str, v.shape)), fmt(v.min()), fmt(v.max()), fmt(v.mean())]
-                for name, v in (("x", x), ("y", y))]
-    _say(_trace_table(f"inputs x = a⁰ and targets y (N = {n})", header, rows))
+    n = result.n
+    _say(_trace_table(*inputs_table(result)))
     for layer in result.layers:
-        tables = _wide_layer_tables(result, layer) if layer.wide else _layer_tables(result, layer)
+        tables = [_trace_table(*table) for table in layer_tables(result, layer)]
         _say(Panel(Group(*tables), expand=False, title=Text(
             f"layer {layer.l}: {layer.activation}, {plural(layer.units, 'unit')} "
             f"(w{sup(layer.l)} is {layer.units}×{layer.inputs})")))

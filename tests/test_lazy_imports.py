@@ -24,13 +24,18 @@ def modules_after(*args: str, env: dict[str, str] | None = None) -> set[str]:
 
 def test_help_loads_neither_numpy_nor_rich_nor_pydantic() -> None:
     loaded = modules_after("--help")
-    assert not {"numpy", "rich", "pydantic", "h5py"} & loaded
+    assert not {"numpy", "rich", "pydantic", "h5py", "matplotlib"} & loaded
 
 
 def test_predict_loads_no_pydantic_no_yaml_and_no_network_code() -> None:
     loaded = modules_after("predict", "mnist", str(IMAGE))
     assert "h5py" in loaded  # it did run
-    assert not {"pydantic", "yaml", "urllib.request", "http.client"} & loaded
+    assert not {"pydantic", "yaml", "urllib.request", "http.client", "matplotlib"} & loaded
+
+
+def test_info_and_forward_trace_draw_nothing_with_matplotlib() -> None:
+    assert "matplotlib" not in modules_after("info", "mnist")
+    assert "matplotlib" not in modules_after("forward-trace", "mlp-2-3-1", "--format", "svg")
 
 
 def test_shell_completion_of_a_recipe_name_loads_nothing_heavy() -> None:

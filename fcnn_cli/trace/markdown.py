@@ -1,18 +1,17 @@
 """forward-trace as markdown (`--format markdown`): the lecture's symbols in LaTeX, plain text.
 
-The numbers, and the rows shared with the rich tables in `ui.py`, come from `fcnn_cli.trace`.
+The numbers come from `compute.py`, and the rows shared with the rich tables in `ui.py`
+from `formatting.py`.
 """
 
 from __future__ import annotations
 
-from fcnn_cli.trace import (
+from typing import TYPE_CHECKING
+
+from fcnn_cli.trace.examples import GateExample, SoftmaxExample
+from fcnn_cli.trace.formatting import (
     WIDE,
-    ArchitectureExample,
     Array,
-    GateExample,
-    LayerTrace,
-    SoftmaxExample,
-    TraceResult,
     architecture_reasoning,
     comparison_rows,
     fmt,
@@ -24,6 +23,10 @@ from fcnn_cli.trace import (
     plural,
     wide_layer_view,
 )
+
+if TYPE_CHECKING:
+    from fcnn_cli.trace.compute import LayerTrace, TraceResult
+    from fcnn_cli.trace.examples import ArchitectureExample
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:

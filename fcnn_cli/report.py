@@ -1,0 +1,442 @@
+"""`fcnn report`: one self-contained HTML page about a trained model.
+
+The page has the model card (architecture, data, training settings, the resolved config),
+the learning curves, the evaluation on one split (the numbers `fcnn eval` gives), the
+most confident mistakes, and what the first layer learned; a regression model gets
+predicted-vs-true plots and its per-output errors instead of the classification parts.
+Every figure is inline SVG (drawn by `figures`, the module that owns matplotlib, imported
+here only when a page is built) and the style is one inline `<style>` block: the file can
+be mailed, archived or printed with nothing fetched from anywhere.
+
+The page is put together with `string.Template`: it is one page whose sections are short
+functions returning HTML, with no loops or conditionals inside the markup that would be
+worth a template engine, and the standard library's templates need no new dependency.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.evaluation import SPLITS
+from fcnn_cli.metrics import Report
+from fcnn_cli.model import Model
+from fcnn_cli.summary import best_epoch, optimiser_text, schedule_text, stored_config
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+MISTAKES = 24        # pictures in the mistakes grid
+WORST_ROWS = 10      # rows in the worst-rows table of non-picture data
+WORST_FEATURES = 8   # feature columns in that table
+WEIGHT_UNITS = 64    # first-layer units drawn
+
+PAGE = Template("""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title — fcnn report</title>
+<style>$style</style>
+</head>
+<body>
+<header>
+<h1>$title</h1>
+<p class="subtitle">$subtitle</p>
+<nav>$nav</nav>
+</header>
+$notice
+$sections
+<footer>Written by fcnn $version. Every figure is inline; this page fetches nothing.</footer>
+</body>
+</html>
+""")
+
+SECTION = Template("""<section id="$id">
+<h2>$heading</h2>
+$body
+</section>""")
+
+STYLE = """
+:root { color-scheme: light; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: #1a1a1a; background: #fff; max-width: 1000px; margin: 2rem auto; padding: 0 1rem; }
+h1 { margin-bottom: 0.2rem; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2.2rem; }
+.subtitle { color: #555; margin-top: 0; }
+nav a { margin-right: 1rem; color: #1f5fa8; text-decoration: none; }
+.notice { background: #fff6e0; border-left: 4px solid #e0a800; padding: 0.5rem 0.8rem; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-variant-numeric: tabular-nums; }
+th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e4e4e4; text-align: right; }
+th { background: #f5f5f5; }
+th:first-child, td:first-child { text-align: left; }
+table.card td { text-align: left; }
+table.card th { text-align: left; width: 11rem; }
+.wide { overflow-x: auto; }
+.wide table { font-size: 13px; }
+.headline { font-size: 1.15rem; }
+figure { margin: 1rem 0; }
+figure svg { max-width: 100%; height: auto; }
+figure svg image { image-rendering: pixelated; }
+figcaption { color: #555; font-size: 13px; }
+pre { background: #f7f7f7; padding: 0.7rem; font-size: 12px; overflow-x: auto; }
+pre.config { columns: 3 15rem; column-gap: 2rem; }
+footer { margin-top: 3rem; color: #777; font-size: 12px; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 11pt; }
+  nav { display: none; }
+  figure, table, tr, pre { break-inside: avoid; page-break-inside: avoid; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  pre { white-space: pre-wrap; }
+}
+"""
+
+
+@dataclass
+class Evaluated:
+    """One split run through the model: the eval numbers and the rows behind them."""
+
+    report: Report
+    x: np.ndarray        # raw inputs (N, *input_shape)
+    labels: np.ndarray   # class indices (N,), or regression targets (N, K)
+    values: np.ndarray   # class probabilities (N, classes), or outputs in target units (N, K)
+
+
+def default_path(model: str | Path) -> Path:
+    """`<stem>.report.html` beside a model file; in the current folder for a shipped
+    model given by name (its own folder is inside the installed package)."""
+    path = Path(model)
+    if path.is_file():
+        return path.with_name(f"{path.stem}.report.html")
+    return Path(f"{path.stem}.report.html")
+
+
+def write(model: Model, out: Path, data: str | None = None, split: str = "test") -> Path:
+    """Build the page for `model` on `split` of its data (or of `data`), write it to `out`
+    atomically, and return `out`."""
+    from fcnn_cli.atomic import replaced
+
+    page = build(model, data, split)
+    with replaced(out) as temporary:
+        temporary.write_text(page, encoding="utf-8")
+    return out
+
+
+def build(model: Model, data: str | None = None, split: str = "test") -> str:
+    """The report page as HTML text."""
+    if split not in SPLITS:
+        raise FcnnError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
+    from fcnn_cli import figures  # matplotlib: only now, and only for the pages it draws
+
+    figures.pyplot()  # the install hint before any work, when matplotlib is missing
+    config = stored_config(model)
+    sections = [("card", "Model card", _card(model, config))]
+    if len(model.history.get("train_loss", ())):
+        sections.append(("curves", "Learning curves", _curves(model, config, figures)))
+    notice = ""
+    try:
+        evaluated = evaluate(model, data, split)
+    except FcnnError as error:
+        left_out = ["evaluation", "mistakes" if model.is_classifier else "worst rows"]
+        notice = (f'<p class="notice">Left out: {", ".join(left_out)}, because the data '
+                  f"could not be used: {_text(error.message)}</p>")
+    else:
+        sections += _evaluation_sections(model, evaluated, figures)
+    if _picture_shape(model) is not None:
+        sections.append(("weights", "What the first layer learned", _weights(model, figures)))
+    return _page(model, config, notice, sections)
+
+
+def _page(model: Model, config: dict[str, Any], notice: str,
+          sections: list[tuple[str, str, str]]) -> str:
+    nav = "".join(f'<a href="#{key}">{heading}</a>' for key, heading, _ in sections)
+    body = "\n".join(SECTION.substitute(id=key, heading=heading, body=content)
+                     for key, heading, content in sections)
+    kind = f"{len(model.class_names)} classes" if model.class_names else "regression"
+    subtitle = f"{'-'.join(map(str, model.architecture))} network, {kind}"
+    return PAGE.substitute(title=_text(_name(model, config)), subtitle=_text(subtitle),
+                           nav=nav, notice=notice, sections=body, style=STYLE,
+                           version=_text(model.fcnn_version or "(version not recorded)"))
+
+
+# --- evaluation: the same rows, outputs and metrics as `fcnn eval` ---------------------
+
+def evaluate(model: Model, data: str | None, split: str) -> Evaluated:
+    """`split` of the model's own dataset (or of `data`) run through the model as
+    `fcnn eval` runs it (the report's numbers are eval's), keeping the rows and outputs
+    the mistakes need."""
+    from fcnn_cli.evaluation import score, split_rows
+
+    x, labels, label = split_rows(model, data, split)
+    report, a = score(model, x, labels)
+    report.data, report.split = label, split
+    if model.class_names is None:
+        values = model.in_target_units(a)
+    else:
+        values = np.hstack([1 - a, a]) if a.shape[1] == 1 else a
+    return Evaluated(report, x, labels, values)
+
+
+def _evaluation_sections(model: Model, ev: Evaluated, figures: ModuleType
+                         ) -> list[tuple[str, str, str]]:
+    if model.is_classifier:
+        sections = [("evaluation", "Evaluation", _classification(ev, figures)),
+                    ("mistakes", "Mistakes", _mistakes(model, ev, figures))]
+    else:
+        sections = [("evaluation", "Evaluation", _regression(ev, figures)),
+                    ("mistakes", "Worst rows", _worst_rows(model, ev))]
+    return sections
+
+
+def _classification(ev: Evaluated, figures: ModuleType) -> str:
+    report = ev.report
+    per_class = report.per_class()
+    rows = "".join(
+        f"<tr><td>{_text(name)}</td><td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td>"
+        f"<td>{m['f1']:.3f}</td><td>{m['support']:,}</td></tr>"
+        for name, m in per_class.items())
+    macro = {key: np.mean([m[key] for m in per_class.values()])
+             for key in ("precision", "recall", "f1")}
+    rows += (f"<tr><th>macro average</th><th>{macro['precision']:.3f}</th>"
+             f"<th>{macro['recall']:.3f}</th><th>{macro['f1']:.3f}</th>"
+             f"<th>{report.n:,}</th></tr>")
+    table = ("<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>"
+             f"<th>support</th></tr>{rows}</table>")
+    picture = figures.confusion(report.confusion, report.class_names)
+    caption = ("Confusion matrix: rows are the true classes, columns the predicted ones; "
+               "each cell counts examples, its colour is the share of the true class.")
+    return (f"{_headline(report)}"
+            f'<p class="headline">accuracy <b>{report.accuracy:.2%}</b>, '
+            f"loss {report.loss:.4f}</p>{table}{_figure(picture, caption)}")
+
+
+def _regression(ev: Evaluated, figures: ModuleType) -> str:
+    report = ev.report
+    per_output = report.per_output or {}
+    rows = "".join(
+        f"<tr><td>{_text(name)}</td><td>{m['mae']:.4g}</td><td>{m['rmse']:.4g}</td>"
+        f"<td>{'—' if m['r2'] is None else format(m['r2'], '.3f')}</td></tr>"
+        for name, m in per_output.items())
+    table = ("<table><tr><th>output</th><th>MAE</th><th>RMSE</th><th>R²</th></tr>"
+             f"{rows}</table><p>Errors in the targets' units.</p>")
+    names = list(per_output)
+    picture = figures.predicted_vs_true(ev.values, ev.labels.astype(np.float64), names)
+    caption = "Predicted against true for each output; points on the dashed line are exact."
+    return (f"{_headline(report)}<p class=\"headline\">loss {report.loss:.4f} "
+            "(on the standardised targets the network was trained on)</p>"
+            f"{table}{_figure(picture, caption)}")
+
+
+def _headline(report: Report) -> str:
+    return (f"<p>The {_text(report.split)} split of {_text(report.data)}, "
+            f"{report.n:,} examples (the numbers <code>fcnn eval</code> gives).</p>")
+
+
+# --- mistakes ----------------------------------------------------------------------------
+
+def _mistakes(model: Model, ev: Evaluated, figures: ModuleType) -> str:
+    shape = _picture_shape(model)
+    if shape is None:
+        return _worst_rows(model, ev)
+    predicted = ev.values.argmax(axis=1)
+    confidence = ev.values[np.arange(len(predicted)), predicted]
+    wrong = np.flatnonzero(predicted != ev.labels)
+    if len(wrong) == 0:
+        return "<p>No mistakes on this split.</p>"
+    chosen = wrong[np.argsort(-confidence[wrong], kind="stable")[:MISTAKES]]
+    names = model.output_names
+    captions = [_caption(names[ev.labels[i]], names[predicted[i]], confidence[i])
+                for i in chosen]
+    pictures = ev.x[chosen].reshape(len(chosen), *shape)
+    picture = figures.picture_grid(pictures, captions, model.pixel_max)
+    which = (f"All {len(wrong):,} wrong predictions" if len(chosen) == len(wrong) else
+             f"The {len(chosen)} most confident of {len(wrong):,} wrong predictions")
+    caption = (f"{which} ({len(wrong) / len(predicted):.2%} of the split), most confident "
+               "first, as the pictures were given to the network; p is the probability of "
+               "the predicted class.")
+    return _figure(picture, caption)
+
+
+def _caption(true: str, predicted: str, probability: float) -> str:
+    # Two short lines: one line would run into the next picture's caption.
+    if len(true) + len(predicted) > 12:
+        return f"true {true}\n→ pred {predicted} (p {probability:.2f})"
+    return f"true {true} → pred {predicted}\n(p {probability:.2f})"
+
+
+def _worst_rows(model: Model, ev: Evaluated) -> str:
+    """The rows the model gets most wrong: the lowest probability of the true class, or
+    the largest squared error on the targets as the network saw them."""
+    if model.is_classifier:
+        true_p = ev.values[np.arange(len(ev.labels)), ev.labels]
+        order = np.argsort(true_p, kind="stable")[:WORST_ROWS]
+        heads = ["true", "predicted", "p(predicted)", "p(true)"]
+        cells = [_class_cells(model, ev, i) for i in order]
+        intro = "The rows with the lowest probability for their true class."
+    else:
+        error = _standardised_error(model, ev)
+        order = np.argsort(-error, kind="stable")[:WORST_ROWS]
+        names = model.output_names
+        heads = [*(f"true {n}" for n in names), *(f"predicted {n}" for n in names)]
+        cells = [[*(_number(v) for v in ev.labels[i]), *(_number(v) for v in ev.values[i])]
+                 for i in order]
+        intro = "The rows with the largest squared error."
+    features = model.feature_names or [f"x{j}" for j in range(ev.x[0].size)]
+    shown = features[:WORST_FEATURES]  # a printed page has room for about a dozen columns
+    head = "".join(f"<th>{_text(h)}</th>" for h in ["row", *heads, *shown])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_text(c)}</td>" for c in
+                         [str(i), *row, *(_number(v) for v in ev.x[i].ravel()[:len(shown)])])
+        + "</tr>" for i, row in zip(order, cells))
+    more = (f" The first {len(shown)} of {len(features)} features are shown."
+            if len(shown) < len(features) else "")
+    return (f"<p>{intro} Features in the units of the data; <i>row</i> counts from 0 "
+            f'within the split.{more}</p><div class="wide"><table><tr>{head}</tr>{body}'
+            "</table></div>")
+
+
+def _class_cells(model: Model, ev: Evaluated, i: int) -> list[str]:
+    names = model.output_names
+    predicted = int(ev.values[i].argmax())
+    return [names[ev.labels[i]], names[predicted], f"{ev.values[i, predicted]:.3f}",
+            f"{ev.values[i, ev.labels[i]]:.3f}"]
+
+
+def _standardised_error(model: Model, ev: Evaluated) -> np.ndarray:
+    """Each row's squared error summed over outputs, in the units the network was trained
+    on, so that an output with large numbers does not drown the others."""
+    scale = model.target_normalizer
+    y = ev.labels.astype(np.float64)
+    p = ev.values.astype(np.float64)
+    if scale is not None:
+        y, p = scale(y), scale(p)
+    return ((p - y) ** 2).sum(axis=1)
+
+
+def _number(value: Any) -> str:
+    return f"{float(value):.4g}"
+
+
+# --- first layer -------------------------------------------------------------------------
+
+def _picture_shape(model: Model) -> tuple[int, ...] | None:
+    """The shape of one input as a picture, or None when the inputs are not pictures."""
+    if model.image is not None:
+        return tuple(model.image.shape)
+    shape = tuple(model.input_shape)
+    return shape if len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3)) else None
+
+
+def _weights(model: Model, figures: ModuleType) -> str:
+    shape = _picture_shape(model)
+    assert shape is not None
+    w = model.network.w[0].astype(np.float64)
+    strongest = np.argsort(-np.linalg.norm(w, axis=1), kind="stable")[:WEIGHT_UNITS]
+    chosen = w[strongest].reshape(len(strongest), *shape)
+    if chosen.ndim == 4:  # colour pictures: one map per unit, the channels averaged
+        chosen = chosen.mean(axis=3)
+    picture = figures.first_layer(chosen.reshape(len(chosen), -1), chosen.shape[1:3])
+    which = ("every first-layer unit" if len(strongest) == len(w) else
+             f"the {len(strongest)} first-layer units (of {len(w):,}) with the largest "
+             "incoming weights")
+    caption = (f"Incoming weights of {which}, each drawn as a picture: red pixels raise "
+               "the unit's input z, blue ones lower it.")
+    return _figure(picture, caption)
+
+
+# --- model card and learning curves ------------------------------------------------------
+
+def _name(model: Model, config: dict[str, Any]) -> str:
+    return str(config.get("name") or Path(model.source or "model").stem)
+
+
+def _card(model: Model, config: dict[str, Any]) -> str:
+    training = config.get("training") or {}
+    rows = [
+        ("name", _name(model, config)),
+        ("architecture", "-".join(map(str, model.architecture))),
+        ("layers", _layers(model, config)),
+        ("parameters", f"{sum(p.size for p in model.network.params()):,}"),
+        ("cost", model.network.cost.name),
+        ("data", _data(model, config)),
+        ("epochs trained", _epochs(model, training)),
+        ("optimiser", optimiser_text(training)),
+        ("learning rate", schedule_text(training)),
+        ("training time", _duration(model.history.get("seconds"))),
+        ("created", model.created or "not recorded"),
+        ("fcnn version", model.fcnn_version or "not recorded"),
+    ]
+    table = "".join(f"<tr><th>{key}</th><td>{_text(value)}</td></tr>" for key, value in rows)
+    text = model.config_text.strip() or "(the model carries no training config)"
+    return (f'<table class="card">{table}</table>'
+            f'<h3>Resolved config</h3><pre class="config">{_text(text)}</pre>')
+
+
+def _layers(model: Model, config: dict[str, Any]) -> str:
+    """`784 inputs (28×28 pictures) → 800 relu, dropout 0.1 → … → 10 softmax`."""
+    layers = (config.get("model") or {}).get("layers") or []
+    shape = "×".join(map(str, model.input_shape))
+    parts = [f"{model.architecture[0]} inputs" + (f" ({shape})" if len(model.input_shape) > 1
+                                                   else "")]
+    for l, (units, activation) in enumerate(zip(model.architecture[1:],
+                                                model.network.activations)):
+        dropout = layers[l].get("dropout", 0) if l < len(layers) else 0
+        parts.append(f"{units} {activation.name}" + (f", dropout {dropout}" if dropout else ""))
+    return " → ".join(parts)
+
+
+def _data(model: Model, config: dict[str, Any]) -> str:
+    data = config.get("data") or {}
+    where = data.get("dataset") or data.get("path") or "not recorded"
+    if model.split_sizes is None:
+        return f"{where}; split sizes not recorded"
+    sizes = ", ".join(f"{count:,} {part}" for part, count in model.split_sizes.items())
+    return f"{where}; {sizes}"
+
+
+def _epochs(model: Model, training: dict[str, Any]) -> str:
+    done = len(model.history.get("train_loss", ()))
+    planned = training.get("epochs")
+    if not done:
+        return "not recorded"
+    return f"{done} of {planned}" if planned and planned != done else str(done)
+
+
+def _duration(seconds: np.ndarray | None) -> str:
+    if seconds is None or len(seconds) == 0:
+        return "not recorded"
+    total = float(np.nansum(seconds))
+    if total < 60:
+        return f"{total:.3g} s"
+    minutes, rest = divmod(round(total), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {rest} s"
+
+
+def _curves(model: Model, config: dict[str, Any], figures: ModuleType) -> str:
+    stopping = (config.get("training") or {}).get("early_stopping") or {}
+    monitor = stopping.get("monitor", "val_loss")
+    best = best_epoch(model.history.get(monitor), monitor, stopping.get("min_delta", 0.0))
+    label = f"best {monitor.replace('_', ' ')}"
+    picture = figures.learning_curves(model.history, best, label)
+    kept = (" The saved weights are that epoch's (early stopping)." if stopping and best
+            else "")
+    where = f" The dashed line marks the {label}, at epoch {best}.{kept}" if best else ""
+    measured = "Loss and accuracy" if model.is_classifier else "Loss"
+    return _figure(picture, f"{measured} after each epoch.{where}")
+
+
+# --- small pieces ------------------------------------------------------------------------
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption>{_text(caption)}</figcaption></figure>"
+
+
+def _text(value: object) -> str:
+    return html.escape(str(value), quote=True)
