@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # loaded by `train` and `load_config`: predicting needs no py
     from fcnn_cli.config import Config
     from fcnn_cli.training import EpochRow, Outcome, Reporter
 
-__all__ = ["FcnnError", "Model", "augmented", "load_config", "load_model", "train"]
+__all__ = ["FcnnError", "Model", "augmented", "export", "import_onnx", "load_config",
+           "load_model", "report", "train"]
 
 
 def load_model(path_or_name: str | Path) -> Model:
@@ -113,6 +114,23 @@ def augmented(config: str | Path | dict[str, Any] | Config, count: int = 4, vari
     rows = chosen.reshape(len(chosen), -1)
     copies = [deformer(rows, rng) for _ in range(variants)]
     return np.stack([rows, *copies], axis=1).reshape(len(rows), 1 + variants, *shape)
+
+
+def export(model: str | Path | Model, out: str | Path) -> Path:
+    """Write a model (a file, a shipped name, or a Model) as ONNX (`.onnx`) or a Keras 3
+    archive (`.keras`), its preprocessing inside, taking the raw inputs `predict` takes."""
+    from fcnn_cli import exchange
+
+    return exchange.export(model if isinstance(model, Model) else load_model(model), out)
+
+
+def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False) -> Model:
+    """An MLP from an ONNX file (PyTorch's `torch.onnx.export` of Linear layers and
+    activations, or fcnn's own export), saved as an fcnn model at `out` and returned.
+    `add_softmax` makes a graph that ends in logits a softmax classifier."""
+    from fcnn_cli import exchange
+
+    return exchange.import_onnx(source, out, add_softmax)
 
 
 class _Recording:

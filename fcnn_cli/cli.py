@@ -221,6 +221,45 @@ def report(
 
 
 @app.command()
+def export(
+    model_path: ModelArgument,
+    out: Annotated[Path, typer.Argument(
+        metavar="OUT", help="OUT.onnx (ONNX) or OUT.keras (a Keras 3 archive).")],
+) -> None:
+    """Write the model for other runtimes: ONNX or Keras, its preprocessing inside, taking
+    the raw inputs `fcnn predict` takes."""
+
+    def job() -> None:
+        from fcnn_cli import api
+
+        print(f"exported to {api.export(model_path, out)}")
+
+    _run(job)
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(
+        metavar="SOURCE.onnx", help="An MLP as ONNX: Gemm or MatMul+Add layers and "
+                                    "activations, e.g. PyTorch's torch.onnx.export.")],
+    out: Annotated[Path, typer.Argument(metavar="OUT.h5", help="The fcnn model to write.")],
+    softmax: Annotated[bool, typer.Option(
+        "--softmax", help="The graph ends in logits (a classifier trained with a cross-"
+                          "entropy loss): make its last layer softmax.")] = False,
+) -> None:
+    """Read an MLP from ONNX into an fcnn model, for predict, eval and forward-trace."""
+
+    def job() -> None:
+        from fcnn_cli import api
+
+        model = api.import_onnx(source, out, add_softmax=softmax)
+        kind = f"{len(model.class_names)} classes" if model.class_names else "outputs"
+        print(f"imported {'-'.join(map(str, model.architecture))} ({kind}) to {out}")
+
+    _run(job)
+
+
+@app.command()
 def predict(
     model_path: ModelArgument,
     inputs: Annotated[list[Path] | None, typer.Argument(

@@ -1,0 +1,62 @@
+"""Models in and out of fcnn: export to ONNX and Keras, import MLPs from ONNX.
+
+`export(model, out)` picks the format by OUT's suffix; `import_onnx(source, out)` reads an
+MLP graph into an fcnn model file. Both write atomically (a temporary file in the same
+folder, renamed into place), so a failure leaves nothing half-written. The format modules
+import their libraries (onnx) only when called; a missing one is one line saying which
+extra to install.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fcnn_cli.errors import FcnnError
+from fcnn_cli.model import Model
+
+FORMATS = (".onnx", ".keras")
+
+
+def export(model: Model, out: str | Path) -> Path:
+    """Write `model` to `out` as ONNX (`.onnx`) or a Keras 3 archive (`.keras`)."""
+    from fcnn_cli.atomic import replaced
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise FcnnError(f"cannot export to {out}: give a file ending in "
+                        f"{' or '.join(FORMATS)} (ONNX, or a Keras 3 archive)")
+    if out.is_dir():
+        raise FcnnError(f"{out} is a folder; give a file name such as {out / ('model' + suffix)}")
+    try:
+        with replaced(out) as temporary:
+            if suffix == ".onnx":
+                from fcnn_cli.exchange.onnx_out import onnx_bytes
+
+                temporary.write_bytes(onnx_bytes(model))
+            else:
+                from fcnn_cli.exchange.keras_out import write_keras
+
+                write_keras(model, temporary)
+    except OSError as error:
+        raise FcnnError(f"cannot write {out}: {error.strerror or error}") from None
+    return out
+
+
+def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False) -> Model:
+    """Read the MLP in the ONNX file `source`, save it as an fcnn model at `out`, return it.
+
+    `add_softmax`: the graph ends in logits (a Linear layer, as PyTorch classifiers trained
+    with CrossEntropyLoss do): make the last layer softmax, a classifier."""
+    source, out = Path(source), Path(out)
+    if out.suffix.lower() != ".h5":
+        raise FcnnError(f"{out}: fcnn models are HDF5 files; give a name ending in .h5")
+    if not source.is_file():
+        raise FcnnError(f"{source}: no such file; give an .onnx file")
+    if out.is_dir():
+        raise FcnnError(f"{out} is a folder; give a file name such as {out / 'model.h5'}")
+    from fcnn_cli.exchange.onnx_in import model_from_onnx
+
+    model = model_from_onnx(source, add_softmax=add_softmax)
+    model.save(out)
+    return model
