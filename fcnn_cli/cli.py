@@ -175,91 +175,6 @@ def evaluate(
 
 
 @app.command()
-def info(
-    model_path: ModelArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """The layers, how training went, and the learning curves, from the model file alone."""
-
-    def job() -> None:
-        from fcnn_cli.api import load_model
-        from fcnn_cli.summary import summarize
-
-        summary = summarize(load_model(model_path))
-        if as_json:
-            import json
-
-            print(json.dumps(summary.to_json()))
-        else:
-            from fcnn_cli import ui
-
-            ui.model_info(summary)
-
-    _run(job)
-
-
-@app.command()
-def report(
-    model_path: ModelArgument,
-    data: DataOption = None,
-    split: SplitOption = "test",
-    out: Annotated[Path | None, typer.Option(
-        "--out", metavar="PATH.html",
-        help="Where to write the page (default: <model>.report.html beside the model).")]
-    = None,
-) -> None:
-    """One self-contained HTML page: model card, learning curves, evaluation, mistakes,
-    first-layer weights."""
-
-    def job() -> None:
-        from fcnn_cli import api
-
-        written = api.report(model_path, data=data, split=split, out=out)
-        print(f"report written to {written}")
-
-    _run(job)
-
-
-@app.command()
-def export(
-    model_path: ModelArgument,
-    out: Annotated[Path, typer.Argument(
-        metavar="OUT", help="OUT.onnx (ONNX) or OUT.keras (a Keras 3 archive).")],
-) -> None:
-    """Write the model for other runtimes: ONNX or Keras, its preprocessing inside, taking
-    the raw inputs `fcnn predict` takes."""
-
-    def job() -> None:
-        from fcnn_cli import api
-
-        print(f"exported to {api.export(model_path, out)}")
-
-    _run(job)
-
-
-@app.command("import")
-def import_(
-    source: Annotated[Path, typer.Argument(
-        metavar="SOURCE.onnx", help="An MLP as ONNX: Gemm or MatMul+Add layers and "
-                                    "activations, e.g. PyTorch's torch.onnx.export.")],
-    out: Annotated[Path, typer.Argument(metavar="OUT.h5", help="The fcnn model to write.")],
-    softmax: Annotated[bool, typer.Option(
-        "--softmax", help="The graph ends in logits (a classifier trained with a cross-"
-                          "entropy loss): make its last layer softmax.")] = False,
-) -> None:
-    """Read an MLP from ONNX into an fcnn model, for predict, eval and forward-trace."""
-
-    def job() -> None:
-        from fcnn_cli import api
-
-        model = api.import_onnx(source, out, add_softmax=softmax)
-        kind = f"{len(model.class_names)} classes" if model.class_names else "outputs"
-        print(f"imported {'-'.join(map(str, model.architecture))} ({kind}) to {out}")
-
-    _run(job)
-
-
-@app.command()
 def predict(
     model_path: ModelArgument,
     inputs: Annotated[list[Path] | None, typer.Argument(
@@ -342,6 +257,91 @@ def _progress_bar():  # type: ignore[no-untyped-def]
     from fcnn_cli import ui
 
     return ui.batch_progress()
+
+
+@app.command()
+def info(
+    model_path: ModelArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The layers, how training went, and the learning curves, from the model file alone."""
+
+    def job() -> None:
+        from fcnn_cli.api import load_model
+        from fcnn_cli.summary import summarize
+
+        summary = summarize(load_model(model_path))
+        if as_json:
+            import json
+
+            print(json.dumps(summary.to_json()))
+        else:
+            from fcnn_cli import ui
+
+            ui.model_info(summary)
+
+    _run(job)
+
+
+@app.command()
+def report(
+    model_path: ModelArgument,
+    data: DataOption = None,
+    split: SplitOption = "test",
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="PATH.html",
+        help="Where to write the page (default: <model>.report.html beside the model).")]
+    = None,
+) -> None:
+    """One self-contained HTML page: model card, learning curves, evaluation, mistakes,
+    first-layer weights."""
+
+    def job() -> None:
+        from fcnn_cli import api
+
+        written = api.report(model_path, data=data, split=split, out=out)
+        print(f"report written to {written}")
+
+    _run(job)
+
+
+@app.command()
+def export(
+    model_path: ModelArgument,
+    out: Annotated[Path, typer.Argument(
+        metavar="OUT", help="OUT.onnx (ONNX) or OUT.keras (a Keras 3 archive).")],
+) -> None:
+    """Write the model for other runtimes: ONNX or Keras, its preprocessing inside, taking
+    the raw inputs `fcnn predict` takes."""
+
+    def job() -> None:
+        from fcnn_cli import api
+
+        print(f"exported to {api.export(model_path, out)}")
+
+    _run(job)
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(
+        metavar="SOURCE.onnx", help="An MLP as ONNX: Gemm or MatMul+Add layers and "
+                                    "activations, e.g. PyTorch's torch.onnx.export.")],
+    out: Annotated[Path, typer.Argument(metavar="OUT.h5", help="The fcnn model to write.")],
+    softmax: Annotated[bool, typer.Option(
+        "--softmax", help="The graph ends in logits (a classifier trained with a cross-"
+                          "entropy loss): make its last layer softmax.")] = False,
+) -> None:
+    """Read an MLP from ONNX into an fcnn model, for predict, eval and forward-trace."""
+
+    def job() -> None:
+        from fcnn_cli import api
+
+        model = api.import_onnx(source, out, add_softmax=softmax)
+        kind = f"{len(model.class_names)} classes" if model.class_names else "outputs"
+        print(f"imported {'-'.join(map(str, model.architecture))} ({kind}) to {out}")
+
+    _run(job)
 
 
 @app.command("config-schema")
