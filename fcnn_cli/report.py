@@ -27,7 +27,7 @@ from fcnn_cli.errors import FcnnError
 from fcnn_cli.evaluation import SPLITS
 from fcnn_cli.metrics import Report
 from fcnn_cli.model import Model
-from fcnn_cli.summary import best_epoch, optimiser_text, schedule_text, stored_config
+from fcnn_cli.summary import ModelSummary, summarize
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -135,10 +135,10 @@ def build(model: Model, data: str | None = None, split: str = "test") -> str:
     from fcnn_cli import figures  # matplotlib: only now, and only for the pages it draws
 
     figures.pyplot()  # the install hint before any work, when matplotlib is missing
-    config = stored_config(model)
-    sections = [("card", "Model card", _card(model, config))]
-    if len(model.history.get("train_loss", ())):
-        sections.append(("curves", "Learning curves", _curves(model, config, figures)))
+    summary = summarize(model)
+    sections = [("card", "Model card", _card(model, summary))]
+    if summary.epochs:
+        sections.append(("curves", "Learning curves", _curves(model, summary, figures)))
     notice = ""
     try:
         evaluated = evaluate(model, data, split)
@@ -150,17 +150,17 @@ def build(model: Model, data: str | None = None, split: str = "test") -> str:
         sections += _evaluation_sections(model, evaluated, figures)
     if _picture_shape(model) is not None:
         sections.append(("weights", "What the first layer learned", _weights(model, figures)))
-    return _page(model, config, notice, sections)
+    return _page(model, summary, notice, sections)
 
 
-def _page(model: Model, config: dict[str, Any], notice: str,
+def _page(model: Model, summary: ModelSummary, notice: str,
           sections: list[tuple[str, str, str]]) -> str:
     nav = "".join(f'<a href="#{key}">{heading}</a>' for key, heading, _ in sections)
     body = "\n".join(SECTION.substitute(id=key, heading=heading, body=content)
                      for key, heading, content in sections)
     kind = f"{len(model.class_names)} classes" if model.class_names else "regression"
     subtitle = f"{'-'.join(map(str, model.architecture))} network, {kind}"
-    return PAGE.substitute(title=_text(_name(model, config)), subtitle=_text(subtitle),
+    return PAGE.substitute(title=_text(_name(model, summary)), subtitle=_text(subtitle),
                            nav=nav, notice=notice, sections=body, style=STYLE,
                            version=_text(model.fcnn_version or "(version not recorded)"))
 
@@ -352,25 +352,21 @@ def _weights(model: Model, figures: ModuleType) -> str:
 
 # --- model card and learning curves ------------------------------------------------------
 
-def _name(model: Model, config: dict[str, Any]) -> str:
-    return str(config.get("name") or Path(model.source or "model").stem)
-
-
-def _card(model: Model, config: dict[str, Any]) -> str:
-    training = config.get("training") or {}
+def _card(model: Model, summary: ModelSummary) -> str:
+    s = summary
     rows = [
-        ("name", _name(model, config)),
-        ("architecture", "-".join(map(str, model.architecture))),
-        ("layers", _layers(model, config)),
-        ("parameters", f"{sum(p.size for p in model.network.params()):,}"),
-        ("cost", model.network.cost.name),
-        ("data", _data(model, config)),
-        ("epochs trained", _epochs(model, training)),
-        ("optimiser", optimiser_text(training)),
-        ("learning rate", schedule_text(training)),
-        ("training time", _duration(model.history.get("seconds"))),
-        ("created", model.created or "not recorded"),
-        ("fcnn version", model.fcnn_version or "not recorded"),
+        ("name", _name(model, summary)),
+        ("architecture", "-".join(map(str, s.architecture))),
+        ("layers", _layers(model, summary)),
+        ("parameters", f"{s.parameters:,}"),
+        ("cost", s.cost),
+        ("data", _data(summary)),
+        ("epochs trained", str(s.epochs) if s.epochs else "not recorded"),
+        ("optimiser", s.optimizer),
+        ("learning rate", s.schedule),
+        ("training time", _duration(s.training_seconds) if s.epochs else "not recorded"),
+        ("created", s.created or "not recorded"),
+        ("fcnn version", s.fcnn_version or "not recorded"),
     ]
     table = "".join(f"<tr><th>{key}</th><td>{_text(value)}</td></tr>" for key, value in rows)
     text = model.config_text.strip() or "(the model carries no training config)"
@@ -378,40 +374,29 @@ def _card(model: Model, config: dict[str, Any]) -> str:
             f'<h3>Resolved config</h3><pre class="config">{_text(text)}</pre>')
 
 
-def _layers(model: Model, config: dict[str, Any]) -> str:
-    """`784 inputs (28×28 pictures) → 800 relu, dropout 0.1 → … → 10 softmax`."""
-    layers = (config.get("model") or {}).get("layers") or []
+def _name(model: Model, summary: ModelSummary) -> str:
+    return summary.name or Path(model.source or "model").stem
+
+
+def _layers(model: Model, summary: ModelSummary) -> str:
+    """`784 inputs (28×28) → 800 relu, dropout 0.1 → … → 10 softmax`."""
     shape = "×".join(map(str, model.input_shape))
-    parts = [f"{model.architecture[0]} inputs" + (f" ({shape})" if len(model.input_shape) > 1
-                                                   else "")]
-    for l, (units, activation) in enumerate(zip(model.architecture[1:],
-                                                model.network.activations)):
-        dropout = layers[l].get("dropout", 0) if l < len(layers) else 0
-        parts.append(f"{units} {activation.name}" + (f", dropout {dropout}" if dropout else ""))
-    return " → ".join(parts)
+    inputs = f"{summary.architecture[0]} inputs" + (f" ({shape})" if len(model.input_shape) > 1
+                                                     else "")
+    return " → ".join([inputs, *(f"{layer.units} {layer.activation}"
+                                 + (f", dropout {layer.dropout:g}" if layer.dropout else "")
+                                 for layer in summary.layers)])
 
 
-def _data(model: Model, config: dict[str, Any]) -> str:
-    data = config.get("data") or {}
-    where = data.get("dataset") or data.get("path") or "not recorded"
-    if model.split_sizes is None:
+def _data(summary: ModelSummary) -> str:
+    where = summary.dataset or "not recorded"
+    if summary.split_sizes is None:
         return f"{where}; split sizes not recorded"
-    sizes = ", ".join(f"{count:,} {part}" for part, count in model.split_sizes.items())
+    sizes = ", ".join(f"{count:,} {part}" for part, count in summary.split_sizes.items())
     return f"{where}; {sizes}"
 
 
-def _epochs(model: Model, training: dict[str, Any]) -> str:
-    done = len(model.history.get("train_loss", ()))
-    planned = training.get("epochs")
-    if not done:
-        return "not recorded"
-    return f"{done} of {planned}" if planned and planned != done else str(done)
-
-
-def _duration(seconds: np.ndarray | None) -> str:
-    if seconds is None or len(seconds) == 0:
-        return "not recorded"
-    total = float(np.nansum(seconds))
+def _duration(total: float) -> str:
     if total < 60:
         return f"{total:.3g} s"
     minutes, rest = divmod(round(total), 60)
@@ -419,13 +404,10 @@ def _duration(seconds: np.ndarray | None) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {rest} s"
 
 
-def _curves(model: Model, config: dict[str, Any], figures: ModuleType) -> str:
-    stopping = (config.get("training") or {}).get("early_stopping") or {}
-    monitor = stopping.get("monitor", "val_loss")
-    best = best_epoch(model.history.get(monitor), monitor, stopping.get("min_delta", 0.0))
-    label = f"best {monitor.replace('_', ' ')}"
+def _curves(model: Model, summary: ModelSummary, figures: ModuleType) -> str:
+    best, label = summary.best_epoch, f"best {summary.monitor.replace('_', ' ')}"
     picture = figures.learning_curves(model.history, best, label)
-    kept = (" The saved weights are that epoch's (early stopping)." if stopping and best
+    kept = (" The saved weights are that epoch's (early stopping)." if summary.kept_best and best
             else "")
     where = f" The dashed line marks the {label}, at epoch {best}.{kept}" if best else ""
     measured = "Loss and accuracy" if model.is_classifier else "Loss"

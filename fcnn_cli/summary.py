@@ -37,6 +37,7 @@ class ModelSummary:
     epochs: int
     best_epoch: int | None          # 1-based, by the metric training monitored
     monitor: str
+    kept_best: bool                 # early stopping: the saved weights are the best epoch's
     final: dict[str, float]         # the last epoch's history values
     best: dict[str, float]          # the best epoch's
     training_seconds: float
@@ -73,7 +74,7 @@ def summarize(model: Model) -> ModelSummary:
         name=str(config.get("name", "")), architecture=model.architecture, layers=layers,
         parameters=sum(layer.parameters for layer in layers), cost=model.network.cost.name,
         dataset=data.get("dataset") or data.get("path"), split_sizes=model.split_sizes,
-        epochs=epochs, best_epoch=best, monitor=monitor,
+        epochs=epochs, best_epoch=best, monitor=monitor, kept_best=bool(stopping),
         final=_row(history, epochs), best=_row(history, best) if best else {},
         training_seconds=float(sum(history.get("seconds", []))),
         optimizer=optimiser_text(training), schedule=schedule_text(training),

@@ -9,7 +9,9 @@ extra to install.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.model import Model
@@ -60,3 +62,31 @@ def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False) 
     model = model_from_onnx(source, add_softmax=add_softmax)
     model.save(out)
     return model
+
+
+def description(model: Model) -> dict[str, Any]:
+    """What an exported file says about the model beyond its weights (ONNX keeps it in
+    `metadata_props`, the Keras archive in `metadata.json`); absent values left out."""
+    from fcnn_cli import __version__
+    from fcnn_cli.summary import stored_config
+
+    net = model.network
+    facts: dict[str, Any] = {
+        "name": stored_config(model).get("name"),
+        "architecture": "-".join(map(str, model.architecture)),
+        "activations": [act.name for act in net.activations],
+        "cost": net.cost.name,
+        "normalize": model.normalizer.kind,
+        "input_shape": list(model.input_shape),
+        "class_names": model.class_names,
+        "pixel_max": model.pixel_max,
+        "image": json.loads(model.image.to_json()) if model.image is not None else None,
+        "feature_names": model.feature_names,
+        "target_names": model.target_names,
+        "target_normalize": model.target_normalizer.kind if model.target_normalizer else None,
+        "split_sizes": model.split_sizes,
+        "fcnn_version": model.fcnn_version or __version__,
+        "created": model.created or None,
+        "config": model.config_text or None,
+    }
+    return {key: value for key, value in facts.items() if value is not None}

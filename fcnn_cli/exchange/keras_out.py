@@ -218,17 +218,10 @@ def _unique(key: str, used: dict[str, int]) -> str:
 
 def _metadata(model: Model) -> dict[str, Any]:
     """Keras' two keys (its file editor shows them), then fcnn's description."""
+    from fcnn_cli.exchange import description
+
     return {
         "keras_version": KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-        "fcnn": {
-            "fcnn_version": model.fcnn_version,
-            "architecture": model.architecture,
-            "activations": [act.name for act in model.network.activations],
-            "class_names": model.class_names,
-            "target_names": model.target_names,
-            "feature_names": model.feature_names,
-            "input_shape": list(model.input_shape),
-            "normalization": model.normalizer.kind,
-        },
+        "fcnn": description(model),
     }

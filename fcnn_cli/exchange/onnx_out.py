@@ -59,6 +59,7 @@ def onnx_model(model: Model) -> onnx.ModelProto:
     """The ONNX ModelProto of `model` (unchecked; `onnx_bytes` checks it)."""
     from onnx import TensorProto, helper
 
+    props = metadata(model)
     graph = _Graph(model.network.dtype)
     x = graph.preprocess(model)
     for l, (w, b, act) in enumerate(zip(model.network.w, model.network.b,
@@ -70,7 +71,7 @@ def onnx_model(model: Model) -> onnx.ModelProto:
     graph.finish(x, output)
     units = model.architecture[-1]
     proto_graph = helper.make_graph(
-        graph.nodes, _graph_name(model.config_text),
+        graph.nodes, props.get("name", "fcnn-model"),  # names the graph in tools like Netron
         [helper.make_tensor_value_info("input", TensorProto.FLOAT,
                                        ["batch", model.architecture[0]])],
         [helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", units])],
@@ -78,10 +79,10 @@ def onnx_model(model: Model) -> onnx.ModelProto:
         doc_string=f"fcnn fully-connected network {'-'.join(map(str, model.architecture))}",
     )
     proto = helper.make_model(proto_graph, producer_name="fcnn",
-                              producer_version=_fcnn_version(),
+                              producer_version=props["fcnn_version"],
                               opset_imports=[helper.make_opsetid("", OPSET)],
                               ir_version=IR_VERSION)
-    helper.set_model_props(proto, metadata(model))
+    helper.set_model_props(proto, props)
     return proto
 
 
@@ -169,41 +170,8 @@ class _Graph:
 
 
 def metadata(model: Model) -> dict[str, str]:
-    """Everything a Model needs beyond the graph, as text (lists and objects as JSON)."""
-    net = model.network
-    props: dict[str, Any] = {
-        "architecture": "-".join(map(str, model.architecture)),
-        "activations": [act.name for act in net.activations],
-        "cost": net.cost.name,
-        "normalize": model.normalizer.kind,
-        "input_shape": list(model.input_shape),
-        "class_names": model.class_names,
-        "pixel_max": model.pixel_max,
-        "image": json.loads(model.image.to_json()) if model.image is not None else None,
-        "feature_names": model.feature_names,
-        "target_names": model.target_names,
-        "target_normalize": model.target_normalizer.kind if model.target_normalizer else None,
-        "split_sizes": model.split_sizes,
-        "fcnn_version": model.fcnn_version or _fcnn_version(),
-        "created": model.created or None,
-        "config": model.config_text or None,
-    }
+    """The model's description as text (lists and objects as JSON)."""
+    from fcnn_cli.exchange import description
+
     return {key: value if isinstance(value, str) else json.dumps(value)
-            for key, value in props.items() if value is not None}
-
-
-def _graph_name(config_text: str) -> str:
-    """The config's `name:`, which names the graph in tools such as Netron."""
-    import yaml
-
-    try:
-        name = yaml.safe_load(config_text).get("name") if config_text else None
-    except (yaml.YAMLError, AttributeError):
-        name = None
-    return str(name) if name else "fcnn-model"
-
-
-def _fcnn_version() -> str:
-    from fcnn_cli import __version__
-
-    return __version__
+            for key, value in description(model).items()}
