@@ -1,19 +1,19 @@
 """fcnn: build, train, evaluate and explain fully-connected feed-forward networks.
 
 The Python API (see `fcnn_cli.api`): `load_model`, `train`, `load_config`, `augmented`,
-`export`, `import_onnx`, `Model`, `FcnnError` (and `fcnn_cli.api.report`). They load on
+`export`, `import_onnx`, `tune`, `Model`, `FcnnError` (and `fcnn_cli.api.report`). They load on
 first use, so `import fcnn_cli` and `fcnn --help` stay light.
 """
 
 from typing import Any
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 __all__ = ["FcnnError", "Model", "__version__", "augmented", "export", "import_onnx",
-           "load_config", "load_model", "train"]
+           "load_config", "load_model", "train", "tune"]
 
 # `fcnn_cli.api.report` stays under api: `fcnn_cli.report` is the module that builds the page.
 _API = {"FcnnError", "Model", "augmented", "export", "import_onnx", "load_config", "load_model",
-        "train"}
+        "train", "tune"}
 
 
 def __getattr__(name: str) -> Any:

@@ -30,9 +30,10 @@ if TYPE_CHECKING:  # loaded by `train` and `load_config`: predicting needs no py
 
     from fcnn_cli.config import Config
     from fcnn_cli.training import EpochRow, Outcome, Reporter
+    from fcnn_cli.tuning.search import SearchOutcome, TrialRow
 
 __all__ = ["FcnnError", "Model", "augmented", "export", "import_onnx", "load_config",
-           "load_model", "report", "train"]
+           "load_model", "report", "train", "tune"]
 
 
 def load_model(path_or_name: str | Path) -> Model:
@@ -131,6 +132,39 @@ def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False) 
     from fcnn_cli import exchange
 
     return exchange.import_onnx(source, out, add_softmax)
+
+
+def tune(config: str | Path | dict[str, Any] | Config, space: str | Path, *,
+         trials: int = 20, timeout: float | None = None, jobs: int = 1,
+         storage: str | None = None, study: str | None = None, out: str | Path | None = None,
+         prune: bool = True, progress: Callable[[list[TrialRow]], Any] | Any = None,
+         overrides: list[str] | None = None, **changes: Any) -> SearchOutcome:
+    """Search the values `space` (a YAML file) lists for `config`, on Optuna: TPE seeded
+    from the config's seed, the median pruner, each trial scored on the validation split
+    (accuracy for classifiers, loss for regression; the test split is never looked at).
+
+    The study (`study`, default the config's name) lives in `storage`: an SQLite file
+    `<study>.db` beside `out` by default, or a database URL (`postgresql://...`) that
+    processes on many machines share. It grows to `trials` trials in all, so running the
+    same search again continues it. `jobs` runs that many worker processes here.
+    `progress` is called with every trial (a `TrialRow` list) about once a second; an
+    object with `start(plan)` and `show(rows)` (the CLI's display) also works. The best
+    config is written to `out` (default `<study>.best.yaml`): `result.best_config`.
+    """
+    from fcnn_cli.tuning import search
+    from fcnn_cli.tuning.best import write_best_config
+    from fcnn_cli.tuning.plan import make_plan
+
+    plan, study_, dataset, best_path = make_plan(config, space, trials, timeout, jobs, storage,
+                                                 study, out, prune, overrides, changes)
+    if hasattr(progress, "start"):
+        progress.start(plan)
+    show = getattr(progress, "show", progress) or (lambda rows: None)
+    outcome = search.search(plan, study_, dataset, show)
+    if outcome.best is not None:
+        outcome.best_config = write_best_config(plan, outcome.best, len(outcome.rows),
+                                                best_path)
+    return outcome
 
 
 class _Recording:

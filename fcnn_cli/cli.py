@@ -63,6 +63,7 @@ def _complete_names(names: Callable[[], dict[str, Path]], suffixes: tuple[str, .
 _complete_config = _complete_names(shipped.recipes, (".yaml", ".yml"))
 _complete_model = _complete_names(shipped.models, (".h5",))
 _complete_trace = _complete_names(shipped.trace_examples, (".yaml", ".yml"))
+_complete_space = _complete_names(shipped.spaces, (".yaml", ".yml"))
 
 ModelArgument = Annotated[str, typer.Argument(
     metavar="MODEL", autocompletion=_complete_model,
@@ -144,6 +145,69 @@ def train(
             print(f"{stopped.message}\nresume with: {shlex.join(command)}", file=sys.stderr)
             raise typer.Exit(stopped.exit_code) from None
         ui.training_summary(outcome)
+
+    _run(job)
+
+
+@app.command()
+def tune(
+    config: Annotated[str, typer.Argument(
+        metavar="CONFIG", autocompletion=_complete_config,
+        help="The config to tune: a YAML file, or a built-in recipe (fcnn config list).")],
+    space: Annotated[str, typer.Option(
+        "--space", metavar="SPACE.yaml", autocompletion=_complete_space,
+        help="The values to try: config keys (as --set writes them) mapped to "
+             "{low, high[, log, step]} or {choices: [...]}; or a built-in space "
+             "(digits, mnist).")],
+    trials: Annotated[int, typer.Option(
+        "--trials", metavar="N", help="Trials in the study in all, counting earlier runs' "
+                                      "and other workers'.")] = 20,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", metavar="SECONDS", help="Start no trial after this long.")] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", metavar="J", help="Worker processes on this machine, each with cores/J "
+                                    "BLAS threads.")] = 1,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", metavar="URL", help="Where the study lives: a database URL "
+                                         "(postgresql://user@host/db) shared by many machines, "
+                                         "or an SQLite file (default: <study>.db beside "
+                                         "--out).")] = None,
+    study: Annotated[str | None, typer.Option(
+        "--study", metavar="NAME", help="The study's name (default: the config's name).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="BEST.yaml", help="Where to write the config with the best values "
+                                           "(default: <study>.best.yaml).")] = None,
+    train_best: Annotated[bool, typer.Option(
+        "--train-best", help="Then train the best config and save its model.")] = False,
+    no_prune: Annotated[bool, typer.Option(
+        "--no-prune", help="Run every trial to its last epoch (no median pruning).")] = False,
+    overrides: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a value of the base config.")] = None,
+) -> None:
+    """Search hyperparameters on Optuna; write the best config (and train it)."""
+
+    def job() -> None:
+        import shlex
+
+        from fcnn_cli import api, ui
+
+        display = ui.TrialsDisplay()
+        try:
+            outcome = api.tune(config, space, trials=trials, timeout=timeout, jobs=jobs,
+                               storage=storage, study=study, out=out, prune=not no_prune,
+                               progress=display, overrides=overrides)
+        finally:
+            display.close()
+        ui.tune_summary(outcome)
+        if outcome.stopped:
+            done = len(outcome.rows) - outcome.count("failed")
+            print(f"{outcome.stopped}: stopped; the running trials are recorded as failed, "
+                  f"{done} of {trials} trials are done\ncontinue the study with: "
+                  f"{shlex.join(['fcnn', *sys.argv[1:]])}", file=sys.stderr)
+            raise typer.Exit(outcome.exit_code)
+        if train_best and outcome.best_config is not None:
+            trained = api.train(outcome.best_config, progress=ui.make_reporter(False))
+            ui.training_summary(trained)
 
     _run(job)
 

@@ -267,6 +267,13 @@ def load_config(source: str | Path | dict[str, Any] | Config,
     (`--set`); `changes`: the same as keywords, `training__epochs=3` or
     `**{"training.epochs": 3}`, the value taken as it is.
     """
+    return validate(*raw_config(source, overrides, **changes))
+
+
+def raw_config(source: str | Path | dict[str, Any] | Config,
+               overrides: list[str] | None = None, **changes: Any) -> tuple[dict[str, Any], str]:
+    """`load_config`'s mapping before validation, and where it came from (for messages):
+    the keys as the user wrote them, the overrides and changes set in."""
     if isinstance(source, Config):
         raw, where = source.model_dump(mode="json"), "the config"
     elif isinstance(source, dict):
@@ -280,7 +287,7 @@ def load_config(source: str | Path | dict[str, Any] | Config,
         set_value(raw, *parse_override(item))
     for key, value in changes.items():
         set_value(raw, key.replace("__", "."), value)
-    return validate(raw, where)
+    return raw, where
 
 
 def validate(raw: dict[str, Any], source: str) -> Config:
@@ -290,7 +297,11 @@ def validate(raw: dict[str, Any], source: str) -> Config:
         raise FcnnError(f"{source}: {describe(error)}") from None
 
 
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
+SPACE_EXAMPLE = "training.optimizer.lr: {low: 0.01, high: 1.0, log: true}"
+
+
+def read_yaml_mapping(path: Path, kind: str = "config") -> dict[str, Any]:
+    """A YAML file's top-level mapping; `kind` ("config" or "space") picks the hints."""
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -307,11 +318,13 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         raise FcnnError(f"{path}: YAML syntax error at {where}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise FcnnError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    example = "`fcnn config show mnist` prints an example" if kind == "config" else \
+        f"a space maps config keys to values to try, e.g. {SPACE_EXAMPLE}"
     if raw is None:
-        raise FcnnError(f"{path} is empty; `fcnn config show mnist` prints an example")
+        raise FcnnError(f"{path} is empty; {example}")
     if not isinstance(raw, dict):
-        raise FcnnError(f"{path}: a config is a mapping of keys (data:, model:, ...), "
-                        f"not a {type(raw).__name__}")
+        raise FcnnError(f"{path}: a {kind} is a mapping of keys, not a "
+                        f"{type(raw).__name__}; {example}")
     return raw
 
 

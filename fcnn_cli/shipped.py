@@ -1,4 +1,5 @@
-"""What ships inside the package, found by name: recipes, models, images, trace examples.
+"""What ships inside the package, found by name: recipes, search spaces, models, images,
+trace examples.
 
 An installed fcnn has no checkout around it, so `fcnn train mnist`, `fcnn predict mnist
 digit.png` and `fcnn predict mnist user-7-dark-on-white.png` name files that travel in
@@ -44,6 +45,11 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
 
 def recipes() -> dict[str, Path]:
     return _files(recipes_dir(), (".yaml", ".yml"))
+
+
+def spaces() -> dict[str, Path]:
+    """The search spaces of `fcnn tune`, one per recipe that has one (`recipes/spaces/`)."""
+    return _files(recipes_dir() / "spaces", (".yaml", ".yml"))
 
 
 def models() -> dict[str, Path]:
@@ -101,6 +107,11 @@ def _file_or_name(text: str | Path, shipped: dict[str, Path], what: str, kind: s
 def config_path(text: str | Path) -> Path:
     """CONFIG as given: an existing file, else the built-in recipe of that name."""
     return _file_or_name(text, recipes(), "config file", "recipe")
+
+
+def space_path(text: str | Path) -> Path:
+    """SPACE as given: an existing file, else the built-in search space of that name."""
+    return _file_or_name(text, spaces(), "space file", "space")
 
 
 def model_path(text: str | Path) -> Path:

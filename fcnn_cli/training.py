@@ -32,6 +32,7 @@ from fcnn_cli.store import Checkpoint, load_checkpoint, save_checkpoint, save_mo
 
 if TYPE_CHECKING:
     from fcnn_cli.data.augment import DeformedEpochs
+    from fcnn_cli.data.sources import Dataset
 
 HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
@@ -58,6 +59,10 @@ class Reporter(Protocol):
     def batch(self, done: int, batches: int, seen: int) -> None: ...
     def epoch_end(self, row: EpochRow) -> None: ...
     def finish(self) -> None: ...
+
+
+class Diverged(FcnnError):
+    """The cost became NaN or infinite: the learning rate is too high for these inputs."""
 
 
 class Interrupted(FcnnError):
@@ -197,7 +202,7 @@ class LoopState:
     epoch_seconds: float = 0.0      # time already spent on `epoch` before an interruption
 
 
-class _StopSignals:
+class StopSignals:
     """First SIGINT/SIGTERM asks the loop to stop after the current batch; a second
     SIGINT aborts at once (the last complete checkpoint is untouched)."""
 
@@ -210,7 +215,7 @@ class _StopSignals:
         self.signal = signum
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator[_StopSignals]:
+    def installed(self) -> Iterator[StopSignals]:
         try:
             previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
         except ValueError:  # not the main thread: no signal handling
@@ -225,18 +230,23 @@ class _StopSignals:
 
 class Trainer:
     def __init__(self, config: Config, config_text: str, output: Path, reporter: Reporter,
-                 log_file: Path | None = None) -> None:
+                 log_file: Path | None = None, dataset: Dataset | None = None,
+                 score_test: bool = True) -> None:
+        """`dataset`: the data `config.data` names, when already loaded (a search reuses
+        it); `score_test`: False leaves the test split unseen (a search must not look)."""
         self.config = config
         self.config_text = config_text
         self.output = output
         self.checkpoint = checkpoint_path(output)
         self.reporter = reporter
         self.log_file = log_file
+        self.dataset = dataset
+        self.score_test = score_test
 
     def run(self, resume: Path | None = None) -> Outcome:
         config = self.config
         data = config.data
-        dataset = data.load(progress=self.reporter.loading)
+        dataset = self.dataset or data.load(progress=self.reporter.loading)
         if dataset.skipped:
             self.reporter.warn(f"left out {len(dataset.skipped)} unreadable image file(s) "
                                f"(data.image.skip_unreadable); the first: {dataset.skipped[0]}")
@@ -265,7 +275,7 @@ class Trainer:
         from fcnn_cli.threads import blas_threads, default_threads
         default = default_threads(self.net.sizes, config.training.batch_size)
         with blas_threads(config.training.threads, default) as problem, \
-                _StopSignals().installed() as stop, self._deformations(x) as deformed:
+                StopSignals().installed() as stop, self._deformations(x) as deformed:
             if problem:
                 self.reporter.warn(problem)
             # Overflow shows up as a non-finite cost, which _loop reports as divergence.
@@ -276,7 +286,7 @@ class Trainer:
             return self._finish(state, stopped_early)
 
     def _loop(self, x: np.ndarray | RawInputs, y: np.ndarray, state: LoopState,
-              stop: _StopSignals, deformed: DeformedEpochs | None) -> bool:
+              stop: StopSignals, deformed: DeformedEpochs | None) -> bool:
         cfg = self.config.training
         shuffle_rng = np.random.default_rng([self.config.seed, 1])
         dropout_rng = np.random.default_rng([self.config.seed, 2])
@@ -383,7 +393,7 @@ class Trainer:
                 p[...] = saved
         model = self._model(state)
         test: dict[str, Any] | None = None
-        if len(self.splits.x_test):
+        if self.score_test and len(self.splits.x_test):
             y_test = targets(self.splits.y_test, self.net.sizes[-1], self.classify, self.net.dtype)
             a = in_chunks(self.net.predict, self.splits.x_test)
             loss = self.net.cost.fn(a, y_test)
@@ -452,7 +462,7 @@ class Trainer:
             kept = f"; the weights from the start of epoch {epoch + 1} are in {self.checkpoint}"
         else:
             kept = ""
-        raise FcnnError(
+        raise Diverged(
             f"training diverged at epoch {epoch + 1}, batch {batch}: the cost became NaN or "
             f"infinite. Lower the learning rate (now {self.optimizer.lr:g}) or check the input "
             f"scaling (data.normalize){kept}", exit_code=1)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from fcnn_cli.metrics import Report
     from fcnn_cli.summary import ModelSummary
     from fcnn_cli.training import EpochRow, Outcome
+    from fcnn_cli.tuning.plan import Plan
+    from fcnn_cli.tuning.search import SearchOutcome, TrialRow
 
 _out = Console(highlight=False, emoji=False)  # ":name:" in a file name stays text
 _err = Console(stderr=True, highlight=False, emoji=False)
@@ -192,6 +194,149 @@ def training_summary(outcome: Outcome) -> None:
         _out.print(f"test: loss {_num(test['loss'])}, accuracy {_pct(test['accuracy'])}",
                    markup=False)
     _out.print(f"model saved to {outcome.output}", markup=False)
+
+
+FINISHED = ("complete", "pruned", "failed")
+
+
+def _short_key(key: str) -> str:
+    return key.removeprefix("training.").removeprefix("model.").removeprefix("data.")
+
+
+def _column_names(keys: list[str]) -> list[str]:
+    """Each key's last part (`lr`, `units`), or more of it where two would read the same."""
+    last = [key.rsplit(".", 1)[-1] for key in keys]
+    return [name if last.count(name) == 1 else _short_key(key) for name, key in zip(last, keys)]
+
+
+def _param(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class TrialsDisplay:
+    """`fcnn tune`'s trials as the storage holds them: a live table in a terminal (the
+    latest trials, running ones with their epochs so far), one plain line per finished
+    trial otherwise. `show` may be called from another thread."""
+
+    SHOWN = 20  # rows of the live table
+
+    def __init__(self, live: bool | None = None) -> None:
+        self.live = _out.is_terminal if live is None else live
+        self.live_view: Any = None
+        self.printed: set[int] | None = None
+
+    def start(self, plan: Plan) -> None:
+        from fcnn_cli.tuning.study import shown_url
+
+        self.budget, self.metric = plan.trials, plan.metric
+        _out.print(f"study {plan.study} in {shown_url(plan.url)}: {plan.trials} trials, "
+                   f"scored on {plan.metric.replace('_', ' ')}", markup=False, soft_wrap=True)
+        if self.live:
+            from rich.live import Live
+
+            self.live_view = Live(Text("starting the first trial…"), console=_out,
+                                  refresh_per_second=4)
+            self.live_view.start()
+
+    def close(self) -> None:
+        if self.live_view is not None:
+            self.live_view.stop()
+            self.live_view = None
+
+    def show(self, rows: list[TrialRow]) -> None:
+        if self.live_view is not None:
+            self.live_view.update(self.table(rows))
+            return
+        if self.printed is None:  # trials from earlier runs: counted, not listed
+            self.printed = {r.number for r in rows if r.state in FINISHED}
+            if self.printed:
+                n = len(self.printed)
+                _out.print(f"continuing the study: {n} earlier trial{'s' * (n != 1)}",
+                           markup=False)
+        for row in sorted(rows, key=lambda r: r.number):
+            if row.state in FINISHED and row.number not in self.printed:
+                self.printed.add(row.number)
+                _out.print(self._line(row, rows), markup=False, soft_wrap=True)
+
+    def _value(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        return _pct(value) if self.metric == "val_accuracy" else _num(value)
+
+    def _best(self, rows: list[TrialRow]) -> TrialRow | None:
+        done = [r for r in rows if r.state == "complete" and r.value is not None]
+        if not done:
+            return None
+        sign = -1 if self.metric == "val_accuracy" else 1
+        return min(done, key=lambda r: sign * r.value)  # type: ignore[operator]
+
+    def _line(self, row: TrialRow, rows: list[TrialRow]) -> str:
+        names = _column_names(list(row.params))
+        params = " ".join(f"{n}={_param(v)}" for n, v in zip(names, row.params.values()))
+        best = self._best(rows)
+        lead = f" (best {self._value(best.value)}, trial {best.number})" if best else ""
+        note = f"  {row.note}" if row.note else ""
+        return (f"trial {row.number:>3}  {row.state:<8}  {self.metric.replace('_', ' ')} "
+                f"{self._value(row.value)}{lead}  {row.epochs} epochs  "
+                f"{row.seconds or 0:.1f} s  {params}{note}")
+
+    def table(self, rows: list[TrialRow]) -> Table:
+        finished = sum(r.state in FINISHED and r.state != "failed" for r in rows)
+        best = self._best(rows)
+        title = f"{finished} of {self.budget} trials"
+        if best is not None:
+            title += f" · best {self._value(best.value)} (trial {best.number})"
+        from rich import box
+
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        keys = list(dict.fromkeys(k for r in rows for k in r.params))
+        for name in ("trial", "state", *_column_names(keys)):
+            table.add_column(name, no_wrap=True)
+        for name in (self.metric.replace("_", " "), "epochs", "s"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("note")
+        shown = sorted(rows, key=lambda r: r.number)
+        older = [r for r in shown[:-self.SHOWN] if r.state not in FINISHED]  # still running
+        for row in older + shown[-self.SHOWN:]:
+            style = "bold green" if best is not None and row.number == best.number else \
+                {"pruned": "dim", "failed": "red", "running": "cyan"}.get(row.state)
+            epochs = f"{row.epochs}/{row.planned}" if row.planned else str(row.epochs)
+            table.add_row(str(row.number), row.state,
+                          *[_param(row.params[k]) if k in row.params else "" for k in keys],
+                          self._value(row.value), epochs, f"{row.seconds or 0:.1f}", row.note,
+                          style=style)
+        return table
+
+
+def tune_summary(outcome: SearchOutcome) -> None:
+    """How the search went, its best trial and what mattered most."""
+    counts = ", ".join(f"{outcome.count(s)} {s}" for s in FINISHED if outcome.count(s))
+    _out.print(f"study {outcome.plan.study}: {len(outcome.rows)} trials ({counts or 'none'})",
+               markup=False)
+    pruned = outcome.count("pruned")
+    if pruned:
+        _out.print(f"pruning stopped {pruned} trial{'s' * (pruned != 1)} early; their "
+                   f"remaining epochs would have taken up to {outcome.saved_seconds:.1f} s "
+                   f"more (trials trained for {outcome.trained_seconds:.1f} s in all)",
+                   markup=False, soft_wrap=True)
+    best = outcome.best
+    if best is None:
+        _out.print("no trial has completed yet", markup=False)
+        return
+    metric = "validation accuracy" if outcome.plan.metric == "val_accuracy" else \
+        "validation loss"
+    shown = _pct(best.value) if outcome.plan.metric == "val_accuracy" else _num(best.value)
+    table = Table(title=f"best: trial {best.number}, {metric} {shown}", title_justify="left")
+    table.add_column("key", no_wrap=True)
+    table.add_column("value")
+    table.add_column("importance", justify="right")
+    for key, value in best.params.items():
+        weight = outcome.importances.get(key)
+        table.add_row(key, _param(value), "—" if weight is None else f"{weight:.2f}")
+    _out.print(table)
+    if outcome.best_config is not None:
+        _out.print(f"best config written to {outcome.best_config}; train it with: "
+                   f"fcnn train {outcome.best_config}", markup=False, soft_wrap=True)
 
 
 def eval_report(report: Report, title: str) -> None:

@@ -24,7 +24,7 @@ def modules_after(*args: str, env: dict[str, str] | None = None) -> set[str]:
 
 def test_help_loads_neither_numpy_nor_rich_nor_pydantic() -> None:
     loaded = modules_after("--help")
-    assert not {"numpy", "rich", "pydantic", "h5py", "matplotlib"} & loaded
+    assert not {"numpy", "rich", "pydantic", "h5py", "matplotlib", "optuna"} & loaded
 
 
 def test_predict_loads_no_pydantic_no_yaml_and_no_network_code() -> None:

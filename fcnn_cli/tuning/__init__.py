@@ -1,0 +1,1 @@
+"""`fcnn tune`: hyperparameter search on Optuna (space file, study, search, best config)."""
