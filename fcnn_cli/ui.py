@@ -209,6 +209,13 @@ def _column_names(keys: list[str]) -> list[str]:
     return [name if last.count(name) == 1 else _short_key(key) for name, key in zip(last, keys)]
 
 
+def _metric_value(metric: str, value: float | None) -> str:
+    """A validation accuracy as a percentage, a loss as a number."""
+    if value is None:
+        return "—"
+    return _pct(value) if metric == "val_accuracy" else _num(value)
+
+
 def _param(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
@@ -259,16 +266,12 @@ class TrialsDisplay:
                 _out.print(self._line(row, rows), markup=False, soft_wrap=True)
 
     def _value(self, value: float | None) -> str:
-        if value is None:
-            return "—"
-        return _pct(value) if self.metric == "val_accuracy" else _num(value)
+        return _metric_value(self.metric, value)
 
     def _best(self, rows: list[TrialRow]) -> TrialRow | None:
-        done = [r for r in rows if r.state == "complete" and r.value is not None]
-        if not done:
-            return None
-        sign = -1 if self.metric == "val_accuracy" else 1
-        return min(done, key=lambda r: sign * r.value)  # type: ignore[operator]
+        from fcnn_cli.tuning.search import best_of
+
+        return best_of(rows, self.metric == "val_accuracy")
 
     def _line(self, row: TrialRow, rows: list[TrialRow]) -> str:
         names = _column_names(list(row.params))
@@ -281,13 +284,13 @@ class TrialsDisplay:
                 f"{row.seconds or 0:.1f} s  {params}{note}")
 
     def table(self, rows: list[TrialRow]) -> Table:
+        from rich import box
+
         finished = sum(r.state in FINISHED and r.state != "failed" for r in rows)
         best = self._best(rows)
         title = f"{finished} of {self.budget} trials"
         if best is not None:
             title += f" · best {self._value(best.value)} (trial {best.number})"
-        from rich import box
-
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         keys = list(dict.fromkeys(k for r in rows for k in r.params))
         for name in ("trial", "state", *_column_names(keys)):
@@ -323,10 +326,9 @@ def tune_summary(outcome: SearchOutcome) -> None:
     if best is None:
         _out.print("no trial has completed yet", markup=False)
         return
-    metric = "validation accuracy" if outcome.plan.metric == "val_accuracy" else \
-        "validation loss"
-    shown = _pct(best.value) if outcome.plan.metric == "val_accuracy" else _num(best.value)
-    table = Table(title=f"best: trial {best.number}, {metric} {shown}", title_justify="left")
+    metric = outcome.plan.metric
+    table = Table(title=f"best: trial {best.number}, {metric.replace('val_', 'validation ')} "
+                        f"{_metric_value(metric, best.value)}", title_justify="left")
     table.add_column("key", no_wrap=True)
     table.add_column("value")
     table.add_column("importance", justify="right")

@@ -101,6 +101,13 @@ def rows_of(study: Any) -> list[TrialRow]:
     return rows
 
 
+def best_of(rows: list[TrialRow], maximize: bool) -> TrialRow | None:
+    """The complete trial with the best value (the first of equals), or None."""
+    done = [r for r in rows if r.state == "complete" and r.value is not None]
+    sign = -1 if maximize else 1
+    return min(done, key=lambda r: sign * r.value) if done else None  # type: ignore[operator]
+
+
 def _best(values: Any, study: Any) -> float | None:
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
@@ -298,12 +305,8 @@ def search(plan: Plan, study: Any, dataset: Dataset, show: Callable[[list[TrialR
         else:
             stopped = _run_processes(plan)
     rows = rows_of(study)
-    finished = [r for r in rows if r.state == "complete" and r.value is not None]
-    best = None
-    if finished:
-        pick = max if plan.maximize else min
-        best = pick(finished, key=lambda r: r.value)  # type: ignore[arg-type, return-value]
-    outcome = SearchOutcome(plan, rows, best, optuna_side.importances(study))
+    outcome = SearchOutcome(plan, rows, best_of(rows, plan.maximize),
+                            optuna_side.importances(study))
     if stopped is not None:
         name = signal.Signals(stopped).name
         outcome.stopped, outcome.exit_code = name, 128 + int(stopped)
