@@ -441,9 +441,16 @@ def main(argv: list[str] | None = None) -> int:
                         "time-to row (0 skips it)")
     parser.add_argument("--max-epochs", type=int, default=8, help="for the time-to row")
     parser.add_argument("--peak-size", type=int, default=2048, help="n of the n³ matmul")
+    parser.add_argument("--numpy-only", action="store_true",
+                        help="fcnn without fcnn_cli.nn.blas: every product through NumPy and "
+                             "the optimiser steps as separate passes (fcnn 0.5.0's way)")
     args = parser.parse_args(argv)
 
     threads = args.threads or available_cores()
+    if args.numpy_only:
+        from fcnn_cli.nn import blas
+
+        blas.gemm = None
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     unknown = [p for p in wanted if p not in PEERS]
     if unknown:

@@ -42,3 +42,11 @@ def test_a_peer_that_is_not_installed_says_so(tmp_path):
     assert rows["torch"][2] == rows["sklearn"][2] == "not installed"
     assert float(rows["fcnn"][2]) > 0
     assert "# not installed: torch, sklearn" in output
+
+
+def test_the_epoch_profile_splits_products_from_passes():
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "profile_epoch.py"),
+                           "--synthetic", "--train", "512", "--threads", "1"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert "GEMM" in done.stdout and "forward: matmul" in done.stdout

@@ -83,14 +83,18 @@ def test_fast_gradients_with_dropout_use_the_same_draws_as_backprop():
 
 OPTIMIZERS = {
     "sgd": lambda: SGD(0.1),
+    "sgd+l2": lambda: SGD(0.1, l2=1e-3),
     "momentum": lambda: SGD(0.1, momentum=0.9),
     "nesterov+l2": lambda: SGD(0.05, momentum=0.9, nesterov=True, l2=1e-3),
     "adam+l2": lambda: Adam(0.01, l2=1e-3),
 }
 
 
+@pytest.mark.parametrize("fold", ["large-matrices-folded", "every-matrix-folded"])
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_an_epoch_ends_with_the_weights_of_the_reference_loop(name):
+def test_an_epoch_ends_with_the_weights_of_the_reference_loop(name, fold, monkeypatch):
+    if fold == "every-matrix-folded":  # the steps inside the products (BLAS's β) everywhere
+        monkeypatch.setattr(fast, "FOLD_MIN", 0)
     sizes, activations = [6, 9, 7, 4], ["relu", "tanh", "softmax"]
     x, y = make_data(sizes, activations, 103)
     perm = np.random.default_rng(2).permutation(len(x))
