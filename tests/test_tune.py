@@ -180,7 +180,7 @@ def test_a_pruned_trial_counts_the_time_of_the_epochs_it_skipped() -> None:
 def test_the_search_stops_starting_trials_at_the_timeout(tmp_path: Path, space: Path) -> None:
     started = time.monotonic()
     outcome = _tune(tmp_path, space, trials=50, timeout=2.0)  # 50 trials take far longer
-    assert 1 <= len(outcome.rows) < 50
+    assert 0 < len(outcome.rows) < 50
     last = max(r.seconds for r in outcome.rows)
     assert time.monotonic() - started < 2.0 + last + 5  # the last trial started in time
 
