@@ -35,7 +35,8 @@ def test_axpy_of_one_gives_numpys_sums_bit_for_bit(dtype):
 
 
 @pytest.mark.parametrize("optimizer", [lambda: SGD(0.05, momentum=0.9), lambda: SGD(0.1),
-                                       lambda: SGD(0.1, l2=1e-3)])
+                                       lambda: SGD(0.1, l2=1e-3),
+                                       lambda: SGD(0.05, momentum=0.9, nesterov=True)])
 def test_a_network_wide_enough_to_fold_trains_like_the_reference(optimizer):
     sizes = [300, FOLD_MIN // 300 + 1, 10]  # the first matrix folds, the second does not
     rng = np.random.default_rng(2)

@@ -85,6 +85,7 @@ OPTIMIZERS = {
     "sgd": lambda: SGD(0.1),
     "sgd+l2": lambda: SGD(0.1, l2=1e-3),
     "momentum": lambda: SGD(0.1, momentum=0.9),
+    "nesterov": lambda: SGD(0.05, momentum=0.9, nesterov=True),
     "nesterov+l2": lambda: SGD(0.05, momentum=0.9, nesterov=True, l2=1e-3),
     "adam+l2": lambda: Adam(0.01, l2=1e-3),
 }

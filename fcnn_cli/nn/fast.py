@@ -17,8 +17,8 @@ batches of 10 is 6,000 steps an epoch), so this module runs the same equations w
 - constants as 0-d arrays of the network's dtype, which NumPy handles faster than Python
   floats and which keep a float32 step free of float64 arrays;
 - for SGD, a large weight matrix's step inside its product (`blas.gemm`'s β: w ← w −
-  (η/N)δᵀa, or v ← μv − (η/N)δᵀa then w ← w + v on BLAS's threads), so its gradient is
-  never written to memory and read back.
+  (η/N)δᵀa, or v ← μv − (η/N)δᵀa then w ← w + v on BLAS's threads; Nesterov likewise),
+  so its gradient is never written to memory and read back.
 
 Hidden layers may be relu, sigmoid, tanh or linear; outputs softmax + log-likelihood,
 sigmoid + cross-entropy, or quadratic after sigmoid, tanh, relu or linear; optimisers SGD
@@ -470,11 +470,13 @@ class _SGDUpdate(_Update):
     """w → w − η g, or v → μv − ηg with w → w + v (Nesterov: w → w + μv − ηg).
 
     The gradients arrive already multiplied by η (η/N folded into δ^L). Where BLAS can add
-    a product into its output (`blas.gemm`), the products of a large weight matrix go
-    straight into w (plain SGD, β = 1 − ηλ) or into v (momentum, β = μ), and the step is
-    then w → w + v: its gradient is never written out and read back. Biases, small
-    matrices (where a call costs more than the passes it saves), Nesterov and momentum
-    with L2 take the gradient and their own passes.
+    a product into its output (`blas.gemm`), a large weight matrix takes its whole step
+    while backprop passes it, its gradient never written out and read back: plain SGD is
+    the product itself (w ← (1 − ηλ)w − ηg, β = 1 − ηλ); momentum is v ← μv − ηg (β = μ)
+    then w ← w + v; Nesterov is w ← w − μv, the same product, then w ← w + (1 + μ)v, which
+    is w + μv_new − ηg. The w updates run on BLAS's threads (`axpy`). Biases, small
+    matrices (where a call costs more than the passes it saves) and momentum with L2 take
+    the gradient and their own passes in `apply`.
     """
 
     def __init__(self, step: _Step, opt: SGD) -> None:
@@ -485,7 +487,7 @@ class _SGDUpdate(_Update):
         self.mu = np.array(opt.momentum, d)
         self.nesterov = opt.nesterov
         decay = np.array(opt.lr * opt.l2, d)
-        foldable = blas.gemm is not None and not opt.nesterov and not (opt.momentum and opt.l2)
+        foldable = blas.gemm is not None and not (opt.momentum and opt.l2)
         self.beta = opt.momentum if opt.momentum else 1 - opt.lr * opt.l2
         self.layers = len(step.shapes)
         self.slots = []
@@ -498,12 +500,21 @@ class _SGDUpdate(_Update):
             self.products = self._products
 
     def _products(self, l: int, delta: Array, a: Array, ones: Array) -> None:
+        """Layer l's products; a folded matrix takes its step here (backprop has already
+        used w^l for δ^{l−1}, and nothing later in this step reads it)."""
         p, g, v, _, folded = self.slots[l]
-        if folded:
-            assert blas.gemm is not None
-            blas.gemm(-1.0, delta, True, a, False, self.beta, p if v is None else v)
-        else:
+        gemm, axpy, mu = blas.gemm, blas.axpy, self.beta
+        if not folded:
             np.matmul(delta.T, a, out=g)
+        elif v is None:
+            assert gemm is not None
+            gemm(-1.0, delta, True, a, False, mu, p)          # w ← (1 − ηλ)w − ηg
+        else:
+            assert gemm is not None and axpy is not None
+            if self.nesterov:
+                axpy(-mu, v, p)                               # w − μv
+            gemm(-1.0, delta, True, a, False, mu, v)          # v ← μv − ηg
+            axpy(1.0 + mu if self.nesterov else 1.0, v, p)    # w + v, Nesterov w + (1 + μ)v
         np.dot(ones, delta, out=self.slots[self.layers + l][1])
 
     def scale(self, n: int) -> Array:
@@ -514,10 +525,7 @@ class _SGDUpdate(_Update):
     def apply(self) -> None:
         mu, nesterov = self.mu, self.nesterov
         for p, g, v, l2, folded in self.slots:
-            if folded:  # the product made the step, or all of it but w → w + v
-                if v is not None:
-                    assert blas.axpy is not None
-                    blas.axpy(1.0, v, p)  # on BLAS's threads: the sums np.add(p, v, p) makes
+            if folded:  # stepped in `_products` already
                 continue
             if l2 is not None:
                 np.multiply(p, l2[0], l2[1])
