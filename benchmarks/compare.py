@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peak-size", type=int, default=2048, help="n of the n³ matmul")
     parser.add_argument("--numpy-only", action="store_true",
                         help="fcnn without fcnn_cli.nn.blas: every product through NumPy and "
-                             "the optimiser steps as separate passes (fcnn 0.5.0's way)")
+                             "the optimiser steps as separate passes (fcnn 0.4.0's way)")
     args = parser.parse_args(argv)
 
     threads = args.threads or available_cores()

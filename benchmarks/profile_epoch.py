@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--numpy-only", action="store_true",
                         help="leave out fcnn_cli.nn.blas: every product through NumPy, the "
-                             "optimiser steps as separate passes (fcnn 0.5.0's way)")
+                             "optimiser steps as separate passes (fcnn 0.4.0's way)")
     args = parser.parse_args()
     if args.numpy_only:
         fast.blas.gemm = None

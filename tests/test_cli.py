@@ -25,6 +25,23 @@ def test_help_lists_the_subcommands() -> None:
         assert command in result.output
 
 
+def test_a_run_of_one_command_reads_as_with_every_command_loaded() -> None:
+    from typer.main import get_command_name
+
+    from fcnn_cli.cli import _app_for
+
+    names = [info.name or get_command_name(info.callback.__name__)
+             for info in app.registered_commands if info.callback is not None]
+    assert "predict" in names and "forward-trace" in names
+    for name in names:
+        alone = _app_for([name, "--help"])
+        assert alone is not app and len(alone.registered_commands) == 1
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            full, trimmed = runner.invoke(app, args), runner.invoke(alone, args)
+            assert (trimmed.exit_code, trimmed.output) == (full.exit_code, full.output)
+    assert _app_for(["config", "list"]) is app and _app_for([]) is app
+
+
 def test_version_prints_the_version() -> None:
     from fcnn_cli import __version__
 

@@ -42,8 +42,11 @@ def test_pieces_are_the_8_connected_pieces_with_their_area_and_box(
     for _ in range(60):
         mask = rng.random(tuple(rng.integers(1, 30, 2))) < rng.uniform(0.05, 0.6)
         found = ink.pieces(mask)
-        expected = _pieces_by_search(mask)
+        expected = _pieces_by_search(mask)  # in the order of their first pixels
         assert found.count == len(expected)
+        # numbered in that order too: the digit's choice breaks ties by number
+        firsts = [found.labels[min(piece)] for piece in expected]
+        assert firsts == list(range(1, len(expected) + 1))
         for piece in expected:
             label = found.labels[next(iter(piece))]
             assert {tuple(p) for p in np.argwhere(found.labels == label)} == piece
@@ -62,12 +65,51 @@ def test_a_winding_piece_is_one_piece() -> None:
     assert ink.pieces(snake).count == 1
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 6, 9])
-def test_running_max_is_centred_with_the_edges_repeated(size: int) -> None:
-    values = np.random.default_rng(1).random((7, 11))
-    padded = np.pad(values, ((0, 0), (size // 2, size - 1 - size // 2)), mode="edge")
-    expected = np.array([[padded[r, c:c + size].max() for c in range(11)] for r in range(7)])
-    assert np.array_equal(ink.running(values, size, 1, np.maximum), expected)
+@pytest.mark.parametrize("dtype", [np.float32, np.int16, bool])
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("size", [1, 2, 3, 6, 9, 14])
+def test_running_max_and_min_are_centred_with_the_edges_repeated(
+        size: int, axis: int, dtype: type) -> None:
+    values = (np.random.default_rng(1).random((7, 11)) * 100).astype(dtype)
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (size // 2, size - 1 - size // 2)
+    padded = np.moveaxis(np.pad(values, pad, mode="edge"), axis, 1)
+    for extreme, reduce in ((np.maximum, np.max), (np.minimum, np.min)):
+        expected = np.array([[reduce(row[c:c + size]) for c in range(values.shape[axis])]
+                             for row in padded])
+        found = ink.running(values, size, axis, extreme)
+        assert found.dtype == values.dtype
+        assert np.array_equal(np.moveaxis(found, axis, 1), expected)
+
+
+def _plain_flatten(gray: np.ndarray, light: bool, window: int) -> np.ndarray:
+    """ink.flatten as its docstring says, in float32 with NumPy's own padding and windows."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    values = gray if light else np.float32(255.0) - gray
+    margin = window // 2
+    page = np.pad(values, margin, mode="reflect", reflect_type="odd")
+    for extreme in (np.max, np.min):
+        for axis in (0, 1):
+            pad = [(0, 0), (0, 0)]
+            pad[axis] = (margin, margin)
+            page = extreme(sliding_window_view(np.pad(page, pad, mode="edge"), window, axis),
+                           axis=-1)
+    page = page[margin:-margin, margin:-margin]
+    ink_ = (page - values) / np.maximum(page, np.float32(ink.DARKEST_PAGE))
+    return np.clip(ink_, 0, 1) * np.float32(255)
+
+
+@pytest.mark.parametrize("light", [True, False])
+@pytest.mark.parametrize("levels", ["whole", "fractional"])
+def test_flatten_is_a_closing_divided_out_bit_for_bit(light: bool, levels: str) -> None:
+    rng = np.random.default_rng(2)
+    gray = rng.integers(0, 256, (40, 52)).astype(np.float32)  # any picture, whole levels
+    if levels == "fractional":  # a 16-bit scan: levels between the 8-bit ones
+        gray *= np.float32(0.999)
+    for window in (3, 9, 25):
+        assert np.array_equal(ink.flatten(gray, light, window),
+                              _plain_flatten(gray, light, window))
 
 
 def _page(shadow: bool) -> np.ndarray:
@@ -102,6 +144,54 @@ def test_ruled_lines_are_found_and_a_digits_stroke_is_not() -> None:
     # where the stroke crosses a line, the line's pixels (allowed to drift a little) go too
     crossing = np.abs((np.arange(100) + 10) % 20 - 10) <= ink.LINE_TILT_PX
     assert not found[~crossing, 60:63].any()
+
+
+def _plain_lines(values: np.ndarray, threshold: float) -> np.ndarray:
+    """ink.lines as its docstring says, with NumPy's own windows: thicken across, open along."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    def run(mask: np.ndarray, size: int, axis: int, reduce) -> np.ndarray:  # type: ignore[no-untyped-def]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (size // 2, size - 1 - size // 2)
+        return reduce(sliding_window_view(np.pad(mask, pad, mode="edge"), size, axis), axis=-1)
+
+    mask = values > threshold
+    found = np.zeros_like(mask)
+    for axis in (0, 1):
+        length = round(ink.LINE_SPAN * mask.shape[axis])
+        if length >= 8:
+            thick = run(mask, 2 * ink.LINE_TILT_PX + 1, 1 - axis, np.max)
+            found |= run(run(thick, length, axis, np.min), length, axis, np.max) & mask
+    return found
+
+
+def test_lines_are_an_opening_along_rows_and_columns() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        height, width = rng.integers(10, 60, 2)
+        page = (rng.random((height, width)) < 0.05) * 200.0
+        for _ in range(rng.integers(0, 4)):  # segments around half the page, edges included
+            row, length = rng.integers(0, height), rng.integers(width // 3, width + 1)
+            start = rng.choice([0, width - length, rng.integers(0, width - length + 1)])
+            page[row, start:start + length] = 200.0
+            col, length = rng.integers(0, width), rng.integers(height // 3, height + 1)
+            start = rng.choice([0, height - length, rng.integers(0, height - length + 1)])
+            page[start:start + length, col] = 200.0
+        assert np.array_equal(ink.lines(page, 60), _plain_lines(page, 60))
+
+
+@pytest.mark.parametrize("width", [40, 41])
+def test_a_run_at_the_pages_edge_is_a_line_from_half_the_span(width: int) -> None:
+    # the page's edge repeats, so a run that reaches it fills the window from half its size
+    length = round(ink.LINE_SPAN * width)
+    for shortest, at_left in ((length - length // 2, True), (length // 2 + 1, False)):
+        for run in (shortest - 1, shortest):
+            page = np.zeros((30, width), np.float32)
+            page[10, :run] = 200 if at_left else 0
+            page[10, width - run:] = 0 if at_left else 200
+            found = ink.lines(page, 60)
+            assert found[10].any() == (run == shortest)
+            assert np.array_equal(found, _plain_lines(page, 60))
 
 
 def test_a_slightly_tilted_line_is_still_a_line() -> None:

@@ -285,8 +285,7 @@ def _ink_on_black(gray: np.ndarray, steps: list[tuple[str, np.ndarray]] | None =
     page = _ink_of_page(gray)
     if page is None:
         return None
-    ink, smooth, lined = page
-    threshold = int(_otsu(smooth))
+    ink, smooth, lined, threshold = page
     strong = smooth > threshold
     # paper grain and JPEG noise (the median of half-normal noise is 0.67σ), never ink
     paper = ink[::2, ::2][~strong[::2, ::2]]  # every fourth pixel tells the grain as well
@@ -303,11 +302,11 @@ def _ink_on_black(gray: np.ndarray, steps: list[tuple[str, np.ndarray]] | None =
     return _cropped(ink, mask, floor)
 
 
-def _ink_of_page(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool] | None:
+def _ink_of_page(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, int] | None:
     """(ink, its whole levels lightly median-filtered, whether ruled lines were taken
-    away): the page's light divided out, over a window fitted to the strokes when they
-    are thin (the tip of a shadow, narrower than the page window, would pass for a thick
-    stroke). None when the picture holds no ink."""
+    away, Otsu's threshold of those levels): the page's light divided out, over a window
+    fitted to the strokes when they are thin (the tip of a shadow, narrower than the page
+    window, would pass for a thick stroke). None when the picture holds no ink."""
     height, width = gray.shape
     window = _odd(PAGE_WINDOW * min(height, width))
     light = _light_page(gray, window)
@@ -321,17 +320,18 @@ def _ink_of_page(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool] | None
         if flattened is None:
             return None
     ink, smooth = flattened
+    threshold = _otsu(smooth)
     if min(height, width) < MEDIAN_MIN_SIDE:
-        return ink, smooth, False
-    ruled = lines(smooth, _otsu(smooth))
+        return ink, smooth, False, int(threshold)
+    ruled = lines(smooth, threshold)
     if not ruled.any():
-        return ink, smooth, False
+        return ink, smooth, False, int(threshold)
     # ruled or grid paper: the lines go (but not the ink written along one, darker than
     # the line), and Otsu then looks at the ink alone
     ruled &= smooth <= LINE_INK * _median(smooth[ruled].astype(np.float32))
     smooth = np.where(ruled, 0, smooth).astype(np.uint8)
     ink[ruled] = 0.0
-    return (ink, smooth, True) if smooth.max() >= EMPTY_CONTRAST else None
+    return (ink, smooth, True, int(_otsu(smooth))) if smooth.max() >= EMPTY_CONTRAST else None
 
 
 def _cropped(ink: np.ndarray, mask: np.ndarray, floor: float

@@ -33,34 +33,53 @@ EDGE_WEIGHT = 0.3    # a piece touching the picture's edge counts as this share 
 def running(values: np.ndarray, size: int, axis: int,
             extreme: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     """Centred running max or min (`extreme`: np.maximum, np.minimum) over `size` cells
-    along `axis`, the edges repeated: the same shape back, in log2(size) passes."""
+    along `axis` of a 2-D array, the edges repeated: the same shape back, in log2(size)
+    passes."""
     if size <= 1:
         return values
-    result = _edge_padded(values, size // 2, size - 1 - size // 2, axis)
+    height, width = values.shape
+    before, after = size // 2, size - 1 - size // 2
+    if axis == 0:
+        return _doubled(_edge_padded(values, before, after, 0), size, extreme)
+    # Along rows, each pass runs over the padded rows laid end to end, one contiguous
+    # array (3x faster than strided slices): a window that starts in a row's own cells
+    # ends in its padding, so the cells that mix two rows are the ones thrown away.
+    stride = width + size - 1
+    flat = np.empty(height * stride + size - 1, values.dtype)
+    flat[height * stride:] = 0
+    _edge_padded(values, before, after, 1, out=flat[:height * stride].reshape(height, stride))
+    return _doubled(flat, size, extreme).reshape(height, stride)[:, :width]
+
+
+def _doubled(values: np.ndarray, size: int,
+             extreme: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """The extreme of each `size` consecutive cells along the first axis, that many fewer
+    cells long, by window doubling: each pass covers twice the cells of the last."""
     span = 1
-    while span < size:  # window doubling: each pass covers twice the cells of the last
+    while span < size:
         step = min(span, size - span)
-        head, tail = [slice(None)] * values.ndim, [slice(None)] * values.ndim
-        head[axis], tail[axis] = slice(None, -step), slice(step, None)
-        result = extreme(result[tuple(head)], result[tuple(tail)])
+        values = extreme(values[:-step], values[step:])
         span += step
-    return result
+    return values
 
 
-def _edge_padded(values: np.ndarray, before: int, after: int, axis: int) -> np.ndarray:
+def _edge_padded(values: np.ndarray, before: int, after: int, axis: int,
+                 out: np.ndarray | None = None) -> np.ndarray:
     """`values` with its first and last cells along `axis` repeated (np.pad's "edge" mode,
-    without its overhead: this runs a dozen times a picture)."""
-    shape = list(values.shape)
-    length = shape[axis]
-    shape[axis] = length + before + after
-    out = np.empty(shape, values.dtype)
-    index: list[slice | int] = [slice(None)] * values.ndim
-    index[axis] = slice(before, before + length)
-    out[tuple(index)] = values
-    for part, source in ((slice(0, before), 0), (slice(before + length, None), length - 1)):
-        index[axis], edge = part, [slice(None)] * values.ndim
-        edge[axis] = slice(source, source + 1)
-        out[tuple(index)] = values[tuple(edge)]
+    without its overhead: this runs a dozen times a picture), into `out` if given."""
+    length = values.shape[axis]
+    if out is None:
+        shape = list(values.shape)
+        shape[axis] = length + before + after
+        out = np.empty(shape, values.dtype)
+    if axis == 0:
+        out[before:before + length] = values
+        out[:before] = values[:1]
+        out[before + length:] = values[-1:]
+    else:
+        out[:, before:before + length] = values
+        out[:, :before] = values[:, :1]
+        out[:, before + length:] = values[:, -1:]
     return out
 
 
@@ -91,12 +110,24 @@ def flatten(gray: np.ndarray, light: bool, window: int) -> np.ndarray:
     keeps its contrast. A dark board (chalk) is the same turned over."""
     values = gray if light else 255.0 - gray
     margin = window // 2
-    page = closing(_mirrored(values, margin), window)[margin:-margin or None,
-                                                      margin:-margin or None]
+    page = closing(_mirrored(_as_levels(values), margin), window)[margin:-margin or None,
+                                                                  margin:-margin or None]
     # (a page too dark to hold ink, black all over, gives no contrast: no ink)
+    page = page.astype(np.float32)
     ink = (page - values) / np.maximum(page, DARKEST_PAGE)
     np.clip(ink, 0.0, 1.0, out=ink)
-    return (ink * 255.0).astype(np.float32)
+    ink *= 255.0
+    return ink
+
+
+def _as_levels(values: np.ndarray) -> np.ndarray:
+    """Whole levels 0..255 (any 8-bit picture) as int16, else `values` as they are: a
+    closing only picks among its values, so it gives the same numbers from half the
+    bytes (the mirrored edges reach -255..510, within int16)."""
+    if values.dtype != np.float32 or not 0.0 <= values.min() <= values.max() <= 255.0:
+        return values
+    levels = values.astype(np.int16)
+    return levels if np.array_equal(levels, values) else values
 
 
 def lines(ink: np.ndarray, threshold: float) -> np.ndarray:
@@ -112,6 +143,10 @@ def lines(ink: np.ndarray, threshold: float) -> np.ndarray:
             continue
         # thicken across the line first, so a slightly tilted line still forms one run
         thick = running(mask, 2 * LINE_TILT_PX + 1, across, np.maximum)
+        # the opening keeps nothing of a line (row or column) with fewer pixels than
+        # the shortest window it can fit: half of one, at the page's edge (edges repeat)
+        if np.count_nonzero(thick, axis=axis).max() <= (length - 1) // 2:
+            continue
         runs = running(running(thick, length, axis, np.minimum), length, axis, np.maximum)
         found |= runs & mask
     return found
@@ -146,8 +181,9 @@ def digit_pixels(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
     found = pieces(bridged)
     if found.count == 0:
         return weak
-    keep = np.zeros(found.count, bool)
-    keep[np.unique(found.labels[strong & weak]) - 1] = True
+    keep = np.zeros(found.count + 1, bool)
+    keep[found.labels[strong & weak]] = True
+    keep = keep[1:]
     if not keep.any():
         return np.zeros_like(weak)
     height, width = weak.shape
@@ -171,17 +207,20 @@ def pieces(mask: np.ndarray) -> Pieces:
     """The 8-connected pieces of a 2-D bool mask.
 
     Run-based: each row's runs of True are found at once, runs that touch in the next row
-    are linked, and the links are resolved by propagating the smallest run number with
-    pointer jumping, a few array passes however the pieces wind; each piece's area and
-    box come from its runs."""
+    are linked, and the links resolved into pieces (`_linked`); each piece's area and box
+    come from its runs."""
     height, width = mask.shape
-    edges = np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0)
-    run_row, run_start = np.nonzero(edges == 1)
-    run_end = np.nonzero(edges == -1)[1]  # exclusive; row-major order pairs them up
-    n = len(run_row)
-    if n == 0:
+    # the rows end to end, each followed by a False, a False before the first: every
+    # change from False to True starts a run, and the next change ends it
+    flat = np.zeros(height * (width + 1) + 1, bool)
+    flat[1:].reshape(height, width + 1)[:, :width] = mask
+    changes = np.flatnonzero(flat[1:] != flat[:-1])
+    if len(changes) == 0:
         return Pieces(np.zeros(mask.shape, np.int32), np.zeros(0, np.int64),
                       np.zeros((0, 4), np.int64))
+    run_row = changes[0::2] // (width + 1)
+    run_start = changes[0::2] - run_row * (width + 1)
+    run_end = changes[1::2] - run_row * (width + 1)  # exclusive
     piece = _linked(run_row, run_start, run_end, width + 2)
     count = int(piece.max()) + 1
     lengths = run_end - run_start
@@ -213,35 +252,58 @@ def _linked(run_row: np.ndarray, run_start: np.ndarray, run_end: np.ndarray,
     upper = np.repeat(np.arange(n), links)
     lower = np.arange(links.sum()) - np.repeat(np.cumsum(links) - links, links) \
         + np.repeat(first, links)
-    root = _joined_by_hand(n, upper, lower) if len(upper) <= FEW_LINKS else np.arange(n)
-    while len(upper) > FEW_LINKS:
-        low = np.minimum(root[upper], root[lower])
-        new = root.copy()
-        np.minimum.at(new, upper, low)
-        np.minimum.at(new, lower, low)
-        jumped = new[new]
-        while not np.array_equal(jumped, new):  # pointer jumping to the smallest run
-            new, jumped = jumped, jumped[jumped]
-        if np.array_equal(new, root):
-            break
-        root = new
+    # each run hangs from the first run above that touches it, and pointer jumping takes
+    # every run to its tree's top run, the smallest run number in the tree: a stroke's
+    # runs, however long, in a few array passes
+    root = np.arange(n)
+    np.minimum.at(root, lower, upper)
+    root = _jumped(root)
+    # the links left join trees (the bottom of a U, the waist of an 8): a few, usually
+    meet = root[upper] != root[lower]
+    if meet.any():
+        root = _merged(n, root[upper[meet]], root[lower[meet]])[root]
     is_root = root == np.arange(n)
     return (np.cumsum(is_root) - 1)[root]
 
 
-def _joined_by_hand(n: int, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    """What the array passes in _linked give, for a few links: union-find in plain Python
-    beats a dozen NumPy calls when there are only tens of runs (a small picture)."""
-    root = list(range(n))
+def _jumped(parent: np.ndarray) -> np.ndarray:
+    """Each node's root in a forest given by parents (a root is its own parent)."""
+    jumped = parent[parent]
+    while not np.array_equal(jumped, parent):
+        parent, jumped = jumped, jumped[jumped]
+    return parent
 
-    def find(run: int) -> int:
-        while root[run] != run:
-            root[run] = root[root[run]]
-            run = root[run]
-        return run
 
-    for a, b in zip(upper.tolist(), lower.tolist()):
-        ra, rb = find(a), find(b)
-        if ra != rb:  # the smaller run number stays the root, as in the array passes
-            root[max(ra, rb)] = min(ra, rb)
-    return np.array([find(run) for run in range(n)])
+def _merged(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For nodes 0..n-1 joined by the pairs (a[k], b[k]): each node's smallest connected
+    node. A few pairs by union-find in plain Python, which beats a dozen NumPy calls a
+    round; many by propagating the smallest node along the pairs, with pointer jumping."""
+    if len(a) > FEW_LINKS:
+        root = np.arange(n)
+        while True:
+            low = np.minimum(root[a], root[b])
+            new = root.copy()
+            np.minimum.at(new, a, low)
+            np.minimum.at(new, b, low)
+            new = _jumped(new)
+            if np.array_equal(new, root):
+                return root
+            root = new
+    parent: dict[int, int] = {}
+
+    def find(node: int) -> int:
+        while node in parent:
+            up = parent[node]
+            if up in parent:  # path halving: later finds take half the steps
+                parent[node] = parent[up]
+            node = up
+        return node
+
+    for x, y in zip(a.tolist(), b.tolist()):
+        rx, ry = find(x), find(y)
+        if rx != ry:  # the smaller node stays the root
+            parent[max(rx, ry)] = min(rx, ry)
+    root = np.arange(n)
+    if parent:
+        root[list(parent)] = [find(node) for node in parent]
+    return root
