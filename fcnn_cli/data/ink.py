@@ -26,7 +26,7 @@ LINE_TILT_PX = 2     # rows (columns) a line may drift over its length: slightly
 SPECK_SHARE = 0.02   # a piece under this share of the largest one is a speck
 NEAR = 0.5           # pieces within this share of the digit's size belong to it
 DARKEST_PAGE = 32.0  # levels: the page's light is divided out down to this, no further
-FEW_LINKS = 400      # up to this many links between runs, union-find in plain Python
+FEW_LINKS = 400      # up to this many links where strokes meet, union-find in plain Python
 EDGE_WEIGHT = 0.3    # a piece touching the picture's edge counts as this share of its area
 
 
