@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,11 +10,6 @@ import numpy as np
 from fcnn_cli.nn.epoch import predicted_classes
 
 Array = np.ndarray
-
-
-def in_chunks(predict: Callable[[Array], Array], x: Array, chunk: int = 8192) -> Array:
-    """predict(x) a few thousand rows at a time, so the hidden layers' memory stays small."""
-    return np.concatenate([predict(x[i:i + chunk]) for i in range(0, len(x), chunk)])
 
 
 def one_hot(labels: Array, classes: int, dtype: np.dtype | type = np.float32) -> Array:

@@ -88,8 +88,6 @@ class Model:
 
     def outputs(self, x_raw: np.ndarray) -> np.ndarray:
         """The output layer's activations a^L for raw rows (N, I), a few thousand at a time."""
-        from fcnn_cli.metrics import in_chunks
-
         return in_chunks(lambda rows: self.network.predict(self.prepare(rows)), x_raw)
 
     def predict_proba(self, x: Inputs, workers: int | None = None,
@@ -174,6 +172,12 @@ class Model:
         if not self.is_classifier:
             return self.in_target_units(a)
         return np.hstack([1 - a, a]) if a.shape[1] == 1 else a
+
+
+def in_chunks(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, chunk: int = 8192
+              ) -> np.ndarray:
+    """predict(x) a few thousand rows at a time, so the hidden layers' memory stays small."""
+    return np.concatenate([predict(x[i:i + chunk]) for i in range(0, len(x), chunk)])
 
 
 def _are_paths(x: object) -> bool:

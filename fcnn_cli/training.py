@@ -23,8 +23,8 @@ import numpy as np
 from fcnn_cli.config import Config
 from fcnn_cli.data.split import Splits, make_splits
 from fcnn_cli.errors import FcnnError
-from fcnn_cli.metrics import in_chunks, one_hot
-from fcnn_cli.model import Model
+from fcnn_cli.metrics import one_hot
+from fcnn_cli.model import Model, in_chunks
 from fcnn_cli.nn import Network, make_optimizer, scheduled_lr
 from fcnn_cli.nn.epoch import DivergenceError, EpochStats, RawInputs, count_correct
 from fcnn_cli.nn.fast import EpochRunner

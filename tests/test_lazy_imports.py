@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-IMAGE = Path(__file__).resolve().parents[1] / "examples" / "images" / "user-9-photo.jpg"
+IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"
+IMAGE = IMAGES / "user-9-photo.jpg"
 
 
 def run_fcnn(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
@@ -31,6 +32,13 @@ def test_predict_loads_no_pydantic_no_yaml_and_no_network_code() -> None:
     loaded = modules_after("predict", "mnist", str(IMAGE))
     assert "h5py" in loaded  # it did run
     assert not {"pydantic", "yaml", "urllib.request", "http.client", "matplotlib"} & loaded
+
+
+def test_predict_on_a_clean_digit_loads_no_scoring_code_and_no_pillow_filters() -> None:
+    loaded = modules_after("predict", "mnist", str(IMAGES / "mnist-test-0000-label-7.png"))
+    assert "PIL.PngImagePlugin" in loaded  # it did run
+    assert not {"fcnn_cli.metrics", "fcnn_cli.nn.epoch", "PIL.ImageOps", "PIL.ImageFilter",
+                "fcnn_cli.training"} & loaded
 
 
 def test_info_and_forward_trace_draw_nothing_with_matplotlib() -> None:
