@@ -2,8 +2,8 @@
 
 - `gemm`: C ← α·op(A)·op(B) + β·C. NumPy's `matmul` always overwrites its output
   (β = 0), so an optimiser step had to write the gradient to a buffer and read it back
-  in separate passes. With β the step is the product: plain SGD is w ← w − (η/N) δᵀa
-  (β = 1) and momentum v ← μv − (η/N) δᵀa (β = μ); the gradient is never written out.
+  in separate passes. With β the step is the product: plain SGD is w ← w − (η/N) δaᵀ
+  (β = 1) and momentum v ← μv − (η/N) δaᵀ (β = μ); the gradient is never written out.
 - `axpy`: y ← α·x + y, which OpenBLAS runs on its own threads for long vectors. A NumPy
   ufunc runs on one core while the GEMMs use all of them (Amdahl); handing the pass to
   threads of our own is no cure, as BLAS's idle threads keep spinning on the cores for a
