@@ -286,7 +286,7 @@ class _Step:
         self.keep = [np.array(1 - p, d) for p in rates]
         units = [shape[0] for shape in self.shapes]
         dropout = [p > 0 for p in rates]
-        self._units, self._drops = units, dropout
+        self._units, self._dropout_layers = units, dropout  # for buffers of other batch sizes
         self._views = {batch_size: _Buffers.allocate(units, dropout, batch_size, d)}
         self.batch_size = batch_size
         self.grads = ([np.full(w.shape, 0, d) for w in net.w]
@@ -303,7 +303,7 @@ class _Step:
         # A batch of another size (the last, short one) gets buffers of its own: the first
         # n columns of the full ones would not be contiguous.
         if n not in self._views:
-            self._views[n] = _Buffers.allocate(self._units, self._drops, n, self.dtype)
+            self._views[n] = _Buffers.allocate(self._units, self._dropout_layers, n, self.dtype)
         return self._views[n]
 
     def update_rule(self, optimizer: Optimizer) -> _Update:
