@@ -7,7 +7,7 @@ first use, so `import fcnn_cli` and `fcnn --help` stay light.
 
 from typing import Any
 
-__version__ = "0.5.2"
+__version__ = "0.6.0"
 __all__ = ["FcnnError", "Model", "__version__", "augmented", "export", "import_onnx",
            "load_config", "load_model", "train", "tune"]
 

@@ -18,7 +18,7 @@ problem the user can fix raises `FcnnError`, whose message says what, where and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,9 +79,14 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     reporter = _Recording(progress)
     for message in config_warnings(cfg):
         reporter.warn(message)
-    output = Path(out) if out is not None else Path(cfg.output)
-    log_file = Path(log) if log is not None else None
-    prepare_files(output, log_file, fresh_log=resume is None)
+    # an --out folder holds the config's file name; never written over the config or data
+    data = Path(cfg.data.path).expanduser() if cfg.data.path is not None else None
+    inputs = [("the config", _config_file(config)), ("the data", data)]
+    output, log_file = prepare_files(
+        Path(out if out is not None else cfg.output), Path(log) if log is not None else None,
+        fresh_log=resume is None, inputs=inputs, resume=Path(resume) if resume else None,
+        label="--out" if out is not None else "the config's output",
+        name=Path(cfg.output).name if out is not None else None)
     if cfg.data.path is not None:  # so eval finds the data from any folder later
         cfg.data.path = str(Path(cfg.data.path).expanduser().resolve())
     text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
@@ -89,6 +94,13 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     outcome = trainer.run(Path(resume) if resume is not None else None)
     outcome.warnings = reporter.warnings
     return outcome
+
+
+def _config_file(config: str | Path | dict[str, Any] | Config) -> Path | None:
+    """The file a config came from (a path or a recipe's name), None for a mapping."""
+    from fcnn_cli.shipped import config_path
+
+    return config_path(config) if isinstance(config, (str, Path)) else None
 
 
 def augmented(config: str | Path | dict[str, Any] | Config, count: int = 4, variants: int = 3,
@@ -125,13 +137,27 @@ def export(model: str | Path | Model, out: str | Path) -> Path:
     return exchange.export(model if isinstance(model, Model) else load_model(model), out)
 
 
-def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False) -> Model:
+def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False, *,
+                image: str | None = None, input_shape: str | Sequence[int] | None = None,
+                scale: float | str | None = None, mean: float | Sequence[float] | None = None,
+                std: float | Sequence[float] | None = None,
+                classes: str | Sequence[str] | None = None,
+                class_names_file: str | Path | None = None) -> Model:
     """An MLP from an ONNX file (PyTorch's `torch.onnx.export` of Linear layers and
     activations, or fcnn's own export), saved as an fcnn model at `out` and returned.
-    `add_softmax` makes a graph that ends in logits a softmax classifier."""
-    from fcnn_cli import exchange
+    `add_softmax` makes a graph that ends in logits a softmax classifier.
 
-    return exchange.import_onnx(source, out, add_softmax)
+    fcnn's own export brings its preprocessing, picture spec and class names back by
+    itself. For a graph from another tool, say what its inputs are: `image` (digit,
+    object or resize: the inputs are pictures), `input_shape` ("28x28", "32x32x3", or
+    PyTorch's "3x32x32"), `scale` (raw pixels 0–255 are divided by it before the graph:
+    255 for a graph trained on [0, 1]), `mean`/`std` (then (x − mean)/std, per channel,
+    as torchvision's Normalize), `classes` or `class_names_file` (one name a line)."""
+    from fcnn_cli import exchange
+    from fcnn_cli.exchange.input_options import parse
+
+    options = parse(image, input_shape, scale, mean, std, classes, class_names_file)
+    return exchange.import_onnx(source, out, add_softmax, options)
 
 
 def tune(config: str | Path | dict[str, Any] | Config, space: str | Path, *,
@@ -149,7 +175,9 @@ def tune(config: str | Path | dict[str, Any] | Config, space: str | Path, *,
     same search again continues it. `jobs` runs that many worker processes here.
     `progress` is called with every trial (a `TrialRow` list) about once a second; an
     object with `start(plan)` and `show(rows)` (the CLI's display) also works. The best
-    config is written to `out` (default `<study>.best.yaml`): `result.best_config`.
+    config is written to `out` (default `<study>.best.yaml`): `result.best_config` is that
+    path. `result.trials` lists every trial of the study, `result.best` the best complete
+    one (None if none completed), `result.plan.earlier` how many earlier runs had finished.
     """
     from fcnn_cli.tuning import search
     from fcnn_cli.tuning.best import write_best_config
@@ -208,13 +236,16 @@ class _Recording:
             self.inner.finish()
 
 
-def report(model: str | Path, data: str | None = None, split: str = "test",
-           out: str | Path | None = None) -> Path:
+def report(model: str | Path, data: str | None = None, split: str | None = None,
+           out: str | Path | None = None, warn: Callable[[str], Any] | None = None) -> Path:
     """Write a self-contained HTML page about a model (a file, or a shipped model's name):
-    its card, learning curves, evaluation on `split` of its own data (or of `data`),
+    its card, learning curves, evaluation (the rows `Model.evaluate(data, split)` scores),
     mistakes and first-layer weights. `out` defaults to `<model stem>.report.html`
-    beside the model file (in the current folder for a shipped model). Returns the path."""
+    beside the model file (in the current folder for a shipped model). Returns the path.
+    `data` or `split` that cannot be scored is an error; when the model's own data cannot
+    be (moved, or an imported model that names none), the page leaves the evaluation out
+    and `warn` is called with the reason."""
     from fcnn_cli import report as page
 
     target = Path(out) if out is not None else page.default_path(model)
-    return page.write(load_model(model), target, data, split)
+    return page.write(load_model(model), target, data, split, warn)

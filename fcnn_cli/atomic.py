@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fcnn_cli.errors import FcnnError
+from fcnn_cli.outputs import make_parents
 
 
 @contextlib.contextmanager
 def replaced(path: Path) -> Iterator[Path]:
     folder = path.parent if str(path.parent) else Path(".")
+    make_parents(path)  # missing folders are made, as everywhere (fcnn_cli/outputs.py)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as error:
         raise FcnnError(f"cannot write {path}: {error.strerror}") from None

@@ -26,6 +26,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 config_app = typer.Typer(help="The built-in recipes: list them, print one to start your own.",
+                         short_help="List the built-in recipes, or print one.",
                          no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 
@@ -72,7 +73,18 @@ ModelArgument = Annotated[str, typer.Argument(
 DataOption = Annotated[str | None, typer.Option(
     "--data", metavar="DATASET_OR_PATH",
     help="A named dataset or a path (default: the model's own dataset).")]
-SplitOption = Annotated[str, typer.Option("--split", metavar="SPLIT", help="test, val or train.")]
+SplitOption = Annotated[str | None, typer.Option(
+    "--split", metavar="SPLIT",
+    help="test, val, train or all. Default: the test split of the model's own data; all of "
+         "other --data (test: its official test set, or the model's split fractions).")]
+
+
+def _shown(text: str) -> str:
+    """A message as one safe line: URLs' secrets masked, control characters (an escape
+    sequence in a file name) shown as escapes, never obeyed by the terminal."""
+    from fcnn_cli.sanitize import mask_urls, visible
+
+    return visible(mask_urls(text))
 
 
 def _run(job: Callable[[], Any]) -> Any:
@@ -82,7 +94,7 @@ def _run(job: Callable[[], Any]) -> Any:
     except FcnnError as error:
         if _debug:
             raise
-        print(f"error: {error.message}", file=sys.stderr)
+        print(f"error: {_shown(error.message)}", file=sys.stderr)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         if _debug:
@@ -94,12 +106,12 @@ def _run(job: Callable[[], Any]) -> Any:
     except Exception as error:  # a bug, not bad input: still one line unless --debug
         if _debug:
             raise
-        print(f"error: internal error ({type(error).__name__}: {error}); "
+        print(f"error: internal error ({type(error).__name__}: {_shown(str(error))}); "
               "rerun with --debug for the traceback and please report it", file=sys.stderr)
         raise typer.Exit(1) from None
 
 
-@app.command()
+@app.command(short_help="Train a network from a config and save it.")
 def train(
     config: Annotated[str, typer.Argument(
         metavar="CONFIG", autocompletion=_complete_config,
@@ -143,14 +155,15 @@ def train(
             command += ["--log", str(log)] if log else []
             command += ["--quiet"] if quiet else []
             command += ["--resume", str(stopped.checkpoint)]
-            print(f"{stopped.message}\nresume with: {shlex.join(command)}", file=sys.stderr)
+            print(f"{_shown(stopped.message)}\nresume with: {_shown(shlex.join(command))}",
+                  file=sys.stderr)
             raise typer.Exit(stopped.exit_code) from None
         ui.training_summary(outcome)
 
     _run(job)
 
 
-@app.command()
+@app.command(short_help="Search hyperparameters with Optuna.")
 def tune(
     config: Annotated[str, typer.Argument(
         metavar="CONFIG", autocompletion=_complete_config,
@@ -204,7 +217,8 @@ def tune(
             done = len(outcome.rows) - outcome.count("failed")
             print(f"{outcome.stopped}: stopped; the running trials are recorded as failed, "
                   f"{done} of {trials} trials are done\ncontinue the study with: "
-                  f"{shlex.join(['fcnn', *sys.argv[1:]])}", file=sys.stderr)
+                  f"{_shown(shlex.join(['fcnn', *map(_shown, sys.argv[1:])]))}",
+                  file=sys.stderr)
             raise typer.Exit(outcome.exit_code)
         if train_best and outcome.best_config is not None:
             trained = api.train(outcome.best_config, progress=ui.make_reporter(False))
@@ -213,11 +227,11 @@ def tune(
     _run(job)
 
 
-@app.command("eval")
+@app.command("eval", short_help="Score a model: accuracy, loss, confusion matrix.")
 def evaluate(
     model_path: ModelArgument,
     data: DataOption = None,
-    split: SplitOption = "test",
+    split: SplitOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Accuracy, loss, per-class precision/recall/F1 and a confusion matrix."""
@@ -227,19 +241,19 @@ def evaluate(
 
         report = load_model(model_path).evaluate(data, split)
         if as_json:
-            import json
+            from fcnn_cli.sanitize import json_text
 
-            print(json.dumps(report.to_json()))
+            print(json_text(report.to_json()))
         else:
             from fcnn_cli import ui
+            from fcnn_cli.evaluation import describe
 
-            ui.eval_report(report, f"{model_path} on {report.data} "
-                                   f"({report.split}, n = {report.n:,})")
+            ui.eval_report(report, f"{model_path} on {describe(report)}")
 
     _run(job)
 
 
-@app.command()
+@app.command(short_help="Classify inputs (or predict a regression's values).")
 def predict(
     model_path: ModelArgument,
     inputs: Annotated[list[Path] | None, typer.Argument(
@@ -267,13 +281,14 @@ def predict(
     def job() -> None:
         from fcnn_cli.api import load_model
         from fcnn_cli.evaluation import iter_predictions
-        from fcnn_cli.predict_output import FORMATS, prediction_writer
+        from fcnn_cli.predict_output import FORMATS, csv_target, prediction_writer
 
         shown = "json" if as_json else output_format
         if shown not in FORMATS:
             raise FcnnError(f"--format {output_format!r} is not one of {', '.join(FORMATS)}")
+        csv_file = csv_target(csv_path, model_path, inputs or [])
         model = load_model(model_path)
-        with _progress_bar() as progress, prediction_writer(model, shown, csv_path,
+        with _progress_bar() as progress, prediction_writer(model, shown, csv_file,
                                                             top_k) as write:
             for p in iter_predictions(model, inputs or _example_images(), workers, progress,
                                       keep_pixels=show):
@@ -324,7 +339,7 @@ def _progress_bar():  # type: ignore[no-untyped-def]
     return ui.batch_progress()
 
 
-@app.command()
+@app.command(short_help="Show a model's layers and learning curves.")
 def info(
     model_path: ModelArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -337,9 +352,9 @@ def info(
 
         summary = summarize(load_model(model_path))
         if as_json:
-            import json
+            from fcnn_cli.sanitize import json_text
 
-            print(json.dumps(summary.to_json()))
+            print(json_text(summary.to_json()))
         else:
             from fcnn_cli import ui
 
@@ -348,11 +363,11 @@ def info(
     _run(job)
 
 
-@app.command()
+@app.command(short_help="Write a one-page HTML report on a model.")
 def report(
     model_path: ModelArgument,
     data: DataOption = None,
-    split: SplitOption = "test",
+    split: SplitOption = None,
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="PATH.html",
         help="Where to write the page (default: <model>.report.html beside the model).")]
@@ -362,15 +377,15 @@ def report(
     first-layer weights."""
 
     def job() -> None:
-        from fcnn_cli import api
+        from fcnn_cli import api, ui
 
-        written = api.report(model_path, data=data, split=split, out=out)
-        print(f"report written to {written}")
+        written = api.report(model_path, data=data, split=split, out=out, warn=ui.warn)
+        print(f"report written to {_shown(str(written))}")
 
     _run(job)
 
 
-@app.command()
+@app.command(short_help="Write a model as ONNX or Keras.")
 def export(
     model_path: ModelArgument,
     out: Annotated[Path, typer.Argument(
@@ -382,12 +397,12 @@ def export(
     def job() -> None:
         from fcnn_cli import api
 
-        print(f"exported to {api.export(model_path, out)}")
+        print(f"exported to {_shown(str(api.export(model_path, out)))}")
 
     _run(job)
 
 
-@app.command("import")
+@app.command("import", short_help="Read an MLP from ONNX into an fcnn model.")
 def import_(
     source: Annotated[Path, typer.Argument(
         metavar="SOURCE.onnx", help="An MLP as ONNX: Gemm or MatMul+Add layers and "
@@ -396,20 +411,51 @@ def import_(
     softmax: Annotated[bool, typer.Option(
         "--softmax", help="The graph ends in logits (a classifier trained with a cross-"
                           "entropy loss): make its last layer softmax.")] = False,
+    image: Annotated[str | None, typer.Option(
+        "--image", metavar="digit|object|resize",
+        help="The inputs are pictures, prepared by this pipeline (as `fcnn train` does); "
+             "needs --scale.")] = None,
+    input_shape: Annotated[str | None, typer.Option(
+        "--input-shape", metavar="HxW[xC]",
+        help="How the graph lays out its input: 28x28, 32x32x3, or PyTorch's 3x32x32 "
+             "(default: the graph's declared shape, or a square).")] = None,
+    scale: Annotated[str | None, typer.Option(
+        "--scale", metavar="NUMBER",
+        help="Raw inputs (pixels 0-255) are divided by this before the graph: 255 for a "
+             "graph trained on [0, 1] (torchvision's ToTensor), 1 for 0-255.")] = None,
+    mean: Annotated[str | None, typer.Option(
+        "--mean", metavar="M[,M,M]",
+        help="Then subtract this, one number or one per channel (torchvision's "
+             "Normalize).")] = None,
+    std: Annotated[str | None, typer.Option(
+        "--std", metavar="S[,S,S]", help="Then divide by this, as --mean.")] = None,
+    classes: Annotated[str | None, typer.Option(
+        "--classes", metavar="A,B,...", help="The output classes' names, in order "
+                                             "(default 0, 1, ...).")] = None,
+    class_names: Annotated[Path | None, typer.Option(
+        "--class-names", metavar="FILE", help="The classes' names, one a line.")] = None,
 ) -> None:
-    """Read an MLP from ONNX into an fcnn model, for predict, eval and forward-trace."""
+    """Read an MLP from ONNX into an fcnn model, for predict, eval and forward-trace.
+
+    A model fcnn exported comes back whole (preprocessing, picture spec, class names); for
+    another tool's graph, say what its inputs are, e.g. PyTorch's MNIST MLP:
+    `--image digit --input-shape 28x28 --scale 255`."""
 
     def job() -> None:
         from fcnn_cli import api
 
-        model = api.import_onnx(source, out, add_softmax=softmax)
+        model = api.import_onnx(source, out, add_softmax=softmax, image=image,
+                                input_shape=input_shape, scale=scale, mean=mean, std=std,
+                                classes=classes, class_names_file=class_names)
         kind = f"{len(model.class_names)} classes" if model.class_names else "outputs"
-        print(f"imported {'-'.join(map(str, model.architecture))} ({kind}) to {out}")
+        takes = f"; it takes pictures: {model.image.describe()}" if model.image else ""
+        print(f"imported {'-'.join(map(str, model.architecture))} ({kind}) to "
+              f"{_shown(str(out))}{takes}")
 
     _run(job)
 
 
-@app.command("config-schema")
+@app.command("config-schema", short_help="Print the config's JSON Schema.")
 def config_schema() -> None:
     """Print the config's JSON Schema (for editors that check and complete YAML)."""
     import json
@@ -419,7 +465,7 @@ def config_schema() -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
-@config_app.command("list")
+@config_app.command("list", short_help="List the built-in recipes and their scores.")
 def config_list() -> None:
     """The built-in recipes, with what each trains and how well."""
     from fcnn_cli import ui
@@ -428,7 +474,7 @@ def config_list() -> None:
                              for name, path in shipped.recipes().items()])
 
 
-@config_app.command("show")
+@config_app.command("show", short_help="Print a recipe's YAML, to start your own.")
 def config_show(
     name: Annotated[str, typer.Argument(metavar="NAME", autocompletion=_complete_config,
                                         help="A built-in recipe (fcnn config list).")],
@@ -441,7 +487,7 @@ def config_show(
     _run(job)
 
 
-@app.command()
+@app.command(short_help="Write a starter config for your data.")
 def init(
     path: Annotated[Path | None, typer.Argument(
         metavar="[PATH]", help="Where to write the config (default: <data name>.yaml).")] = None,
@@ -452,12 +498,20 @@ def init(
     label_column: Annotated[str | None, typer.Option(
         "--label-column", metavar="NAME",
         help="The label column of a .csv (default: label, else the last column).")] = None,
+    drop: Annotated[list[str] | None, typer.Option(
+        "--drop", metavar="COLUMN",
+        help="Leave this .csv column out of the features (repeatable). Text columns (ids, "
+             "free text, categories) are left out without it.")] = None,
+    features: Annotated[str | None, typer.Option(
+        "--features", metavar="COLUMN,COLUMN",
+        help="The .csv columns to use as features, comma-separated (default: every column "
+             "that holds numbers).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite PATH.")] = False,
 ) -> None:
     """Write a commented starter config for your data, ready for `fcnn train`."""
 
     def job() -> None:
-        from fcnn_cli.starter import starter_config
+        from fcnn_cli.starter import starter
 
         source = data
         if source is None:
@@ -466,21 +520,31 @@ def init(
                                 "class), a .csv, a .npz, an IDX folder or a dataset name")
             source = typer.prompt("Your data (image folder, .csv, .npz, IDX folder, or a "
                                   "dataset name)")
-        text = starter_config(source, label_column)
-        target = path or Path(f"{Path(source).stem or 'model'}.yaml")
+        from fcnn_cli.atomic import replaced
+        from fcnn_cli.outputs import output_path
+
+        name = f"{Path(source).stem or 'model'}.yaml"
+        target = output_path(path or Path(name), "PATH", name=name, inputs={
+            "the data": source if Path(source).exists() else None})
         if target.exists() and not force:
             raise FcnnError(f"{target} exists; choose another PATH or add --force")
-        try:
-            target.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise FcnnError(f"cannot write {target}: {error.strerror}") from None
+        chosen = None if features is None else [c.strip() for c in features.split(",")]
+        made = starter(source, label_column, drop or [], chosen)
+        text = made.text
+        with replaced(target) as temporary:
+            temporary.write_text(text, encoding="utf-8")
         print(text.splitlines()[0])
-        print(f"wrote {target}; train with: fcnn train {target}")
+        if made.left_out:
+            names = ", ".join(column for column, _ in made.left_out[:8])
+            more = f" and {len(made.left_out) - 8} more" if len(made.left_out) > 8 else ""
+            print(_shown(f"left out of the features: {names}{more} (why: data.feature_columns "
+                         f"in {target})"))
+        print(_shown(f"wrote {target}; train with: fcnn train {target}"))
 
     _run(job)
 
 
-@app.command("forward-trace")
+@app.command("forward-trace", short_help="Trace one backprop step, number by number.")
 def forward_trace(
     example: Annotated[str | None, typer.Argument(
         metavar="EXAMPLE_OR_FILE", autocompletion=_complete_trace,
@@ -501,15 +565,20 @@ def forward_trace(
         "--target", metavar="LABEL", help="The target class (default: the predicted one).")
     ] = None,
     lr: Annotated[float | None, typer.Option(
-        "--lr", min=0.0, help="η for the update with --model (default: the model's).")] = None,
+        "--lr", min=0.0, metavar="LR",
+        help="The learning rate η for the update with --model, a number ≥ 0 "
+             "(default: the model's).")] = None,
 ) -> None:
     """Forward pass, backward pass, one update and a gradient check, in the lecture's notation."""
 
     def job() -> None:
         import json
+        import math
 
         from fcnn_cli import trace, ui
 
+        if lr is not None and not math.isfinite(lr):  # NaN passes click's min=0.0
+            raise FcnnError(f"--lr {lr}: give a finite learning rate ≥ 0, e.g. --lr 0.1")
         formats = ("table", "json", "markdown", "svg", "html")
         if output not in formats:
             raise FcnnError(f"--format {output!r} is not one of {', '.join(formats)}")
@@ -536,9 +605,14 @@ def forward_trace(
             shown = trace.build(example)
         network = isinstance(shown, trace.TraceResult)  # else softmax, gate or architecture
         if output == "json":
-            print(json.dumps(trace.trace_json(shown) if network else trace.example_json(shown)))
+            from fcnn_cli.sanitize import json_text
+
+            print(json_text(trace.trace_json(shown) if network else trace.example_json(shown)))
         elif output == "markdown":
-            print(trace.trace_markdown(shown) if network else trace.example_markdown(shown))
+            from fcnn_cli.sanitize import visible  # a trace file's notes: never obeyed
+
+            print(visible(trace.trace_markdown(shown) if network
+                          else trace.example_markdown(shown), keep="\n\t"))
         elif output == "svg":
             print(trace.trace_svg(shown))
         elif output == "html":

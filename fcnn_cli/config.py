@@ -12,12 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from fcnn_cli.data.augment_spec import AugmentSpec, Draw, Elastic
 from fcnn_cli.data.image_spec import ImageSpec, default_pipeline
 from fcnn_cli.errors import FcnnError, did_you_mean
+from fcnn_cli.limits import nbytes, over_budget
+from fcnn_cli.yamlfile import NotYaml, named, parse, read_yaml, shown
 
 if TYPE_CHECKING:
     from fcnn_cli.data.sources import Dataset
@@ -25,10 +26,15 @@ if TYPE_CHECKING:
 Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky-relu", "prelu", "swish", "softmax"]
 CostName = Literal["quadratic", "cross-entropy", "log-likelihood"]
 DatasetName = Literal["mnist", "fashion-mnist", "digits", "xor"]
+# The inputs of the named datasets, known before any file is read (for the memory check).
+DATASET_INPUTS = {"mnist": 784, "fashion-mnist": 784, "digits": 64, "xor": 2}
+MAX_COUNT = 2**31 - 1  # units, batch size, pixels: beyond any machine, and safe to multiply
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # allow_inf_nan: NaN passes every `gt`/`ge` bound (all comparisons are false), so a
+    # `lr: .nan` would only show up as a diverged first batch.
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class ImageConfig(Strict):
@@ -51,6 +57,14 @@ class ImageConfig(Strict):
     def _fits_the_pipeline(self) -> ImageConfig:
         if self.size is not None and min(self.size) < 4:
             raise ValueError(f"size {list(self.size)}: pictures need at least 4×4 pixels")
+        if self.size is not None:
+            if max(self.size) > MAX_COUNT:
+                raise ValueError(f"size {shown(list(self.size))}: at most {MAX_COUNT:,} pixels "
+                                 "a side")
+            problem = over_budget(nbytes((*self.size, self.channels), FLOAT32))
+            if problem:
+                raise ValueError(f"size {list(self.size)}: one picture takes {problem}; give "
+                                 "a size near the pictures' own, e.g. [28, 28]")
         if self.channels == 3 and self.pipeline != "resize":
             raise ValueError("channels: 3 (RGB) goes with pipeline: resize; digit and object "
                              "pictures are gray")
@@ -191,7 +205,7 @@ class DataConfig(Strict):
 
 
 class LayerConfig(Strict):
-    units: int = Field(gt=0, description="Neurons in this layer.")
+    units: int = Field(gt=0, le=MAX_COUNT, description="Neurons in this layer.")
     activation: Activation = "relu"
     dropout: float = Field(0.0, ge=0, lt=1,
                            description="Inverted dropout rate (hidden layers only).")
@@ -238,7 +252,7 @@ class EarlyStoppingConfig(Strict):
 
 class TrainingConfig(Strict):
     epochs: int = Field(10, gt=0)
-    batch_size: int = Field(64, gt=0)
+    batch_size: int = Field(64, gt=0, le=MAX_COUNT)
     optimizer: OptimizerConfig = OptimizerConfig()
     lr_schedule: ScheduleConfig = ScheduleConfig()
     l2: float = Field(0.0, ge=0, description="L2 weight decay λ on weights (not biases).")
@@ -250,12 +264,76 @@ class TrainingConfig(Strict):
 
 class Config(Strict):
     name: str = "fcnn-model"
-    seed: int = 42
+    seed: int = Field(42, ge=0, description="Seeds every random draw: the split, the initial "
+                                            "weights, the batches, dropout, augmentation "
+                                            "(a whole number ≥ 0, as NumPy takes).")
     data: DataConfig
     model: ModelConfig
     cost: CostName = "log-likelihood"
     training: TrainingConfig = TrainingConfig()
     output: str = Field("model.h5", description="Where the trained model is saved.")
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self, info: ValidationInfo) -> Config:
+        if not (info.context or {}).get("sizes_checked_later"):
+            problem = memory_problem(self)
+            if problem:
+                raise ValueError(problem)
+        return self
+
+
+FLOAT32 = 4  # bytes: pictures become float32 inputs
+
+
+def memory_problem(config: Config, inputs: int | None = None) -> str | None:
+    """What in `config` cannot fit fcnn's memory budget, as `place: why; fix`, or None.
+
+    Checked at validation, before any data is read: `inputs` is then the named dataset's
+    (or the pictures' size, or 1 when only the data will tell); give the real count once
+    the data are loaded. Counted: the weights and biases, and one batch's activations
+    (z, f′(z) and δ of every layer, as the training step keeps them).
+    """
+    weights, batch = declared_bytes(config, inputs)
+    problem = over_budget(weights)
+    if problem:
+        units = [layer.units for layer in config.model.layers]
+        fan_in = [_inputs(config, inputs), *units[:-1]]
+        widest = max(range(len(units)), key=lambda i: units[i] * fan_in[i])
+        count = weights // _itemsize(config)
+        return (f"model.layers: the network's {count:,} weights and biases take {problem} "
+                f"(layers[{widest}] alone: {units[widest]:,} units × {fan_in[widest]:,} "
+                "inputs); use fewer units, or raise the budget with FCNN_MEMORY_BUDGET")
+    problem = over_budget(batch)
+    if problem:
+        batch = config.training.batch_size
+        return (f"training.batch_size: the activations of a batch of {batch:,} examples take "
+                f"{problem}; use a smaller batch_size (32 to 256 is usual), or raise the "
+                "budget with FCNN_MEMORY_BUDGET")
+    return None
+
+
+def declared_bytes(config: Config, inputs: int | None = None) -> tuple[int, int]:
+    """What the network's weights and biases, and one batch's activations, take in bytes."""
+    inputs = _inputs(config, inputs)
+    units = [layer.units for layer in config.model.layers]
+    weights = sum(n * (m + 1) for n, m in zip(units, [inputs, *units[:-1]]))
+    batch = config.training.batch_size * (inputs + 3 * sum(units))
+    return weights * _itemsize(config), batch * _itemsize(config)
+
+
+def _inputs(config: Config, inputs: int | None) -> int:
+    """`inputs`, or what the config tells of them: the named dataset's, the pictures' size,
+    or 1 (a lower bound) when only the data will tell."""
+    if inputs is not None:
+        return inputs
+    data = config.data
+    if data.dataset is not None or data.image.size is None:
+        return DATASET_INPUTS.get(data.dataset or "", 1)
+    return data.image.size[0] * data.image.size[1] * data.image.channels
+
+
+def _itemsize(config: Config) -> int:
+    return 4 if config.model.dtype == "float32" else 8
 
 
 def load_config(source: str | Path | dict[str, Any] | Config,
@@ -290,9 +368,11 @@ def raw_config(source: str | Path | dict[str, Any] | Config,
     return raw, where
 
 
-def validate(raw: dict[str, Any], source: str) -> Config:
+def validate(raw: dict[str, Any], source: str, sizes_checked_later: bool = False) -> Config:
+    """`raw` as a Config, or one FcnnError line; `sizes_checked_later` leaves out the
+    memory check (a search space checks its largest values together)."""
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(raw, context={"sizes_checked_later": sizes_checked_later})
     except ValidationError as error:
         raise FcnnError(f"{source}: {describe(error)}") from None
 
@@ -302,22 +382,7 @@ SPACE_EXAMPLE = "training.optimizer.lr: {low: 0.01, high: 1.0, log: true}"
 
 def read_yaml_mapping(path: Path, kind: str = "config") -> dict[str, Any]:
     """A YAML file's top-level mapping; `kind` ("config" or "space") picks the hints."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise FcnnError(f"config file not found: {path}") from None
-    except IsADirectoryError:
-        raise FcnnError(f"{path} is a folder; give a YAML config file") from None
-    except UnicodeDecodeError:
-        raise FcnnError(f"{path} is not a text file; a config is YAML text") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise FcnnError(f"{path}: YAML syntax error at {where}: {error.problem}") from None
-    except yaml.YAMLError as error:
-        raise FcnnError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    raw = read_yaml(path, "config" if kind == "config" else "search space")
     example = "`fcnn config show mnist` prints an example" if kind == "config" else \
         f"a space maps config keys to values to try, e.g. {SPACE_EXAMPLE}"
     if raw is None:
@@ -335,20 +400,24 @@ def parse_override(item: str) -> tuple[str, Any]:
     """`key.path=value` → (key path, value parsed as YAML; text when it is not YAML)."""
     key, sep, text = item.partition("=")
     if not sep or not key:
-        raise FcnnError(f"--set {item!r}: expected KEY=VALUE, e.g. training.epochs=3")
+        raise FcnnError(f"--set {shown(item)}: expected KEY=VALUE, e.g. training.epochs=3")
     try:
-        return key, yaml.safe_load(text)
-    except yaml.YAMLError:
+        return key, parse(text, f"--set {named(key)}")
+    except NotYaml:
         return key, text
 
 
 def set_value(raw: dict[str, Any], key: str, value: Any) -> None:
     """Set `key` (`training.epochs`, `model.layers[0].units`) in a raw config mapping;
     the schema types the value later."""
-    parts: list[str | int] = [int(index) if index else (int(name) if name.isdigit() else name)
-                              for name, index in _PATH_PART.findall(key)]
+    try:  # isdecimal, not isdigit: int() refuses "²"; and an index of 5,000 digits
+        parts: list[str | int] = [int(index) if index else
+                                  (int(name) if name.isdecimal() else name)
+                                  for name, index in _PATH_PART.findall(key)]
+    except ValueError:
+        parts = []
     if not parts:
-        raise FcnnError(f"--set {key!r}: no such place in the config")
+        raise FcnnError(f"--set {shown(key)}: no such place in the config")
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         try:
@@ -356,11 +425,11 @@ def set_value(raw: dict[str, Any], key: str, value: Any) -> None:
                 node[part] = [] if isinstance(parts[i + 1], int) else {}
             node = node[part]
         except (IndexError, KeyError, TypeError):
-            raise FcnnError(f"--set {key}: no such place in the config") from None
+            raise FcnnError(f"--set {named(key)}: no such place in the config") from None
     try:
         node[parts[-1]] = value
     except (IndexError, TypeError):
-        raise FcnnError(f"--set {key}: no such place in the config") from None
+        raise FcnnError(f"--set {named(key)}: no such place in the config") from None
 
 
 def describe(error: ValidationError) -> str:
@@ -373,10 +442,11 @@ def describe(error: ValidationError) -> str:
     value = first.get("input")
     if kind == "literal_error":
         allowed = re.findall(r"'([^']*)'", first["ctx"]["expected"])
-        message = f"{value!r} is not one of {', '.join(allowed)}{did_you_mean(value, allowed)}"
+        message = (f"{shown(value)} is not one of {', '.join(allowed)}"
+                   f"{did_you_mean(str(value)[:80], allowed)}")
     elif kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
-        message = (f"unknown key{did_you_mean(str(loc[-1]), allowed)}; "
+        message = (f"unknown key{did_you_mean(str(loc[-1])[:80], allowed)}; "
                    f"allowed here: {', '.join(allowed)}")
     elif kind == "missing":
         message = "is required"
@@ -384,7 +454,7 @@ def describe(error: ValidationError) -> str:
         message = str(first["msg"]).removeprefix("Value error, ")
     else:
         message = first["msg"].lower()
-        message += "" if "got" in message else f", got {value!r}"
+        message += "" if "got" in message else f", got {shown(value)}"
     more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" \
         if len(problems) > 1 else ""
     return f"{where}: {message}{more}" if where else f"{message}{more}"
@@ -392,8 +462,9 @@ def describe(error: ValidationError) -> str:
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    for part in loc:  # a key may be anything the file held: shown cut short
+        name = named(part, 40)
+        text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text
 
 
@@ -422,6 +493,9 @@ def config_warnings(config: Config) -> list[str]:
     if out == "softmax" and config.cost == "cross-entropy":
         warnings.append("softmax with the binary cross-entropy cost: log-likelihood is the "
                         "matching cost for softmax outputs")
+    mismatch = _output_cost_mismatch(out, config.cost)
+    if mismatch:
+        warnings.append(mismatch)
     sigmoid_hidden = sum(layer.activation == "sigmoid" for layer in config.model.layers[:-1])
     if sigmoid_hidden >= 4:
         warnings.append(f"{sigmoid_hidden} sigmoid hidden layers: gradients vanish through deep "
@@ -434,7 +508,27 @@ def config_warnings(config: Config) -> list[str]:
     if config.training.optimizer.lr > 10:
         warnings.append(f"learning rate {config.training.optimizer.lr} is above 10; "
                         "training will probably diverge")
+    if config.training.early_stopping is not None and config.data.val_fraction == 0:
+        warnings.append("training.early_stopping watches the validation split, but "
+                        "data.val_fraction is 0: every epoch runs and the last one's weights "
+                        "are kept")
     return warnings
+
+
+def _output_cost_mismatch(out: str, cost: str) -> str | None:
+    """The warning for an output layer whose values the cost cannot read as probabilities."""
+    if cost == "log-likelihood" and out != "softmax":
+        # −ln a_y only pulls the right output up: without softmax's competition nothing
+        # pulls the others down, and an unbounded output makes the logarithm meaningless.
+        why = ("sigmoid outputs do not sum to 1, so nothing pulls the wrong classes down"
+               if out == "sigmoid" else f"{out} outputs are not probabilities")
+        return (f"{out} output layer with the log-likelihood cost: {why}; use a softmax "
+                "output layer with log-likelihood (or the quadratic cost for regression)")
+    if cost == "cross-entropy" and out not in ("sigmoid", "softmax"):
+        return (f"{out} output layer with the cross-entropy cost: cross-entropy needs outputs "
+                "in (0, 1); use a softmax output layer with log-likelihood (or sigmoid with "
+                "cross-entropy for independent yes/no outputs)")
+    return None
 
 
 def json_schema() -> dict[str, Any]:

@@ -100,10 +100,14 @@ def learning_curves(history: dict[str, np.ndarray], best_epoch: int | None,
     for ax in axes:
         ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
         ax.xaxis.get_major_locator().set_params(integer=True)
-        if best_epoch is not None:  # labelled in the loss legend, the first place one looks
+        if best_epoch is not None:
             ax.axvline(best_epoch, color=COLOURS["best"], ls="--", lw=1,
                        label=f"{best_label} (epoch {best_epoch})")
-    loss_ax.legend(frameon=False, loc="upper right")
+    # One legend for all the axes, above them: inside an axis it would lie over a curve or
+    # the best-epoch line wherever it went, and the curves share their colours anyway.
+    handles, labels = loss_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.93 if has_lr else 0.96),
+               ncol=len(labels), frameon=False)
     return _svg(fig, "curves")
 
 
@@ -116,7 +120,6 @@ def _curves(ax: Axes, epochs: np.ndarray, history: dict[str, np.ndarray], metric
             ax.plot(epochs, values, color=COLOURS[part], lw=1.5, label=label,
                     marker="o" if len(epochs) <= 30 else None, ms=3)
     ax.set_title(title)
-    ax.legend(frameon=False, loc="best")
 
 
 def _finite(values: np.ndarray | None) -> bool:

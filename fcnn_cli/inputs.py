@@ -145,7 +145,14 @@ def _image_batches(part: _Images, model: Model, workers: int | None) -> Iterator
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    """The array in a .npy batch; its header is checked first, so an array over the memory
+    budget or larger than the file is refused before anything is allocated."""
+    from fcnn_cli.limits import check_allocation, check_npy
+
     try:
+        with path.open("rb") as header:
+            shape, dtype = check_npy(header, str(path), path.stat().st_size)
+        check_allocation(str(path), shape, max(dtype.itemsize, 4))  # as float32 rows
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         raise FcnnError(f"{path} is not a readable .npy array ({error})") from None

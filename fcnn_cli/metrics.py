@@ -31,7 +31,9 @@ class Report:
     mae: list[float] | None = None        # regression: mean |a − y| of each output
     per_output: dict[str, dict[str, float | None]] | None = None  # regression: mae, rmse, r2
     data: str = ""                        # what was evaluated: a dataset name or a path
-    split: str = ""                       # test, val or train
+    split: str = ""                       # test, val, train or all
+    total: int = 0                        # examples in the whole data the split is of
+    unit: str = "examples"                # what an example is called: "rows" in a table
 
     def per_class(self) -> dict[str, dict[str, float]]:
         tp = np.diag(self.confusion).astype(np.float64)
@@ -50,6 +52,8 @@ class Report:
         report = {"accuracy": None if np.isnan(self.accuracy) else self.accuracy,
                   "loss": self.loss, "n": self.n, "per_class": self.per_class(),
                   "confusion": self.confusion.tolist()}
+        if self.split:  # what was scored (additive keys)
+            report["data"], report["split"] = self.data, self.split
         if self.per_output is not None:
             report["mae"] = self.mae
             report["per_output"] = self.per_output

@@ -87,8 +87,16 @@ class Model:
         return self.normalizer(x_raw)
 
     def outputs(self, x_raw: np.ndarray) -> np.ndarray:
-        """The output layer's activations a^L for raw rows (N, I), a few thousand at a time."""
-        return in_chunks(lambda rows: self.network.predict(self.prepare(rows)), x_raw)
+        """The output layer's activations a^L for raw rows (N, I), a few thousand at a time.
+        Outputs that overflow are one clear error, never NaN labels or NumPy warnings."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            a = in_chunks(lambda rows: self.network.predict(self.prepare(rows)), x_raw)
+        if not np.isfinite(a).all():
+            raise FcnnError(f"{self.display_name} computes outputs that are not finite "
+                            "(beyond float32's range) on these inputs: inputs far outside "
+                            "the training data's range, or a model whose training diverged; "
+                            "check the inputs' units, or retrain the model")
+        return a
 
     def predict_proba(self, x: Inputs, workers: int | None = None,
                       progress: Progress | None = None) -> np.ndarray:
@@ -113,10 +121,14 @@ class Model:
             return a
         return np.array(self.class_names, dtype=object)[a.argmax(axis=1)]
 
-    def evaluate(self, data: str | None = None, split: str = "test") -> Report:
+    def evaluate(self, data: str | None = None, split: str | None = None) -> Report:
         """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix (for a
-        regression model: the cost and each output's mean absolute error) on one split of
-        the model's own dataset, or of `data` (a dataset name or a path)."""
+        regression model: the cost and each output's mean absolute error).
+
+        Without `data`: on `split` (test, val, train or all; default test) of the model's
+        own dataset, chosen as training chose it. With `data` (a dataset name or a path)
+        that is not the model's own: on all of it by default; `split="test"` takes its
+        official test set, or else splits it with the model's training fractions."""
         from fcnn_cli.evaluation import evaluate
 
         return evaluate(self, data, split)
@@ -177,6 +189,8 @@ class Model:
 def in_chunks(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, chunk: int = 8192
               ) -> np.ndarray:
     """predict(x) a few thousand rows at a time, so the hidden layers' memory stays small."""
+    if len(x) == 0:  # zero rows still give an output of the right width
+        return predict(x)
     return np.concatenate([predict(x[i:i + chunk]) for i in range(0, len(x), chunk)])
 
 

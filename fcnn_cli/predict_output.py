@@ -2,23 +2,44 @@
 optionally a CSV file as well (for a spreadsheet or pandas).
 
 The CSV file is written whole or not at all (fcnn_cli/atomic.py): an interrupted run
-never leaves a half-written file that looks complete.
+never leaves a half-written file that looks complete; it is never the model or an input
+(fcnn_cli/outputs.py). CSV cells a spreadsheet would run as formulas (a class or file name
+such as `=HYPERLINK(...)`) are written as text (fcnn_cli/sanitize.py); `--json` stays exact
+and always valid JSON (NaN is null).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fcnn_cli.evaluation import Prediction, csv_header
 from fcnn_cli.model import Model
+from fcnn_cli.sanitize import csv_cell, json_text, visible
 
 FORMATS = ("table", "json", "csv")
 Write = Callable[[Prediction], None]
+
+
+def csv_target(csv_path: Path | None, model: str, inputs: list[Path]) -> Path | None:
+    """Where --csv writes, checked before any work: never the model or an INPUT (however
+    spelled), never a folder (predict has no file name of its own to put inside it)."""
+    if csv_path is None:
+        return None
+    from fcnn_cli.outputs import output_path
+    from fcnn_cli.shipped import model_path
+
+    given = [("the model", model_path(model)), *(("an INPUT", p) for p in inputs)]
+    return output_path(csv_path, "--csv", given, example="predictions.csv")
+
+
+def _rows(file: object, **dialect: str) -> Callable[[list[str]], object]:
+    """A CSV row writer whose text cells cannot run as spreadsheet formulas."""
+    writer = csv.writer(file, **dialect)  # type: ignore[call-overload]
+    return lambda cells: writer.writerow([csv_cell(cell) for cell in cells])
 
 
 @contextlib.contextmanager
@@ -40,11 +61,11 @@ def prediction_writer(model: Model, shown: str, csv_path: Path | None,
 @contextlib.contextmanager
 def _stdout(model: Model, shown: str, top_k: int) -> Iterator[Write]:
     if shown == "json":
-        yield lambda p: print(json.dumps(p.to_json()))
+        yield lambda p: print(json_text(p.to_json()))
     elif shown == "csv":
-        rows = csv.writer(sys.stdout, lineterminator="\n")
-        rows.writerow(csv_header(model))
-        yield lambda p: rows.writerow(p.csv_row())
+        row = _rows(sys.stdout, lineterminator="\n")
+        row(csv_header(model))
+        yield lambda p: row(p.csv_row())
     else:
         from fcnn_cli import ui  # rich only for a table
 
@@ -58,10 +79,10 @@ def _csv_file(model: Model, path: Path) -> Iterator[Write]:
     from fcnn_cli.atomic import replaced
 
     with replaced(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as file:
-        rows = csv.writer(file)
-        rows.writerow(csv_header(model))
-        yield lambda p: rows.writerow(p.csv_row())
-    print(f"wrote {path}", file=sys.stderr)
+        row = _rows(file)
+        row(csv_header(model))
+        yield lambda p: row(p.csv_row())
+    print(f"wrote {visible(str(path))}", file=sys.stderr)
 
 
 def table_columns(model: Model) -> list[str]:

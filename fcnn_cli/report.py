@@ -30,7 +30,10 @@ from fcnn_cli.model import Model
 from fcnn_cli.summary import ModelSummary, summarize
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
+
+    from fcnn_cli.data.table import RowNames
 
 MISTAKES = 24        # pictures in the mistakes grid
 WORST_ROWS = 10      # rows in the worst-rows table of non-picture data
@@ -106,6 +109,8 @@ class Evaluated:
     x: np.ndarray        # raw inputs (N, *input_shape)
     labels: np.ndarray   # class indices (N,), or regression targets (N, K)
     values: np.ndarray   # class probabilities (N, classes), or outputs in target units (N, K)
+    index: np.ndarray | None = None  # each row's position in the data as read
+    row_names: RowNames | None = None  # how the file names its rows (a CSV's row numbers)
 
 
 def default_path(model: str | Path) -> Path:
@@ -117,36 +122,37 @@ def default_path(model: str | Path) -> Path:
     return Path(f"{path.stem}.report.html")
 
 
-def write(model: Model, out: Path, data: str | None = None, split: str = "test") -> Path:
-    """Build the page for `model` on `split` of its data (or of `data`), write it to `out`
-    atomically, and return `out`."""
+def write(model: Model, out: Path, data: str | None = None, split: str | None = None,
+          warn: Callable[[str], None] | None = None) -> Path:
+    """Build the page for `model` on `split` of its data (or on `data`), write it to `out`
+    atomically, and return `out`; `warn` hears why an evaluation was left out."""
     from fcnn_cli.atomic import replaced
+    from fcnn_cli.outputs import output_path
 
-    page = build(model, data, split)
+    # a folder holds <model>.report.html; never written over the model or the data
+    out = output_path(out, "--out", name=default_path(model.source or "model").name, inputs={
+        "the model": model.source or None,
+        "the data": data if data is not None and Path(data).exists() else None})
+    page = build(model, data, split, warn)
     with replaced(out) as temporary:
         temporary.write_text(page, encoding="utf-8")
     return out
 
 
-def build(model: Model, data: str | None = None, split: str = "test") -> str:
-    """The report page as HTML text."""
-    if split not in SPLITS:
+def build(model: Model, data: str | None = None, split: str | None = None,
+          warn: Callable[[str], None] | None = None) -> str:
+    """The report page as HTML text (the rows evaluated as `fcnn eval` chooses them)."""
+    if split is not None and split not in SPLITS:
         raise FcnnError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
     from fcnn_cli import figures  # matplotlib: only now, and only for the pages it draws
 
     figures.pyplot()  # the install hint before any work, when matplotlib is missing
+    evaluated, notice = _evaluated(model, data, split, warn)
     summary = summarize(model)
     sections = [("card", "Model card", _card(model, summary))]
     if summary.epochs:
         sections.append(("curves", "Learning curves", _curves(model, summary, figures)))
-    notice = ""
-    try:
-        evaluated = evaluate(model, data, split)
-    except FcnnError as error:
-        left_out = ["evaluation", "mistakes" if model.is_classifier else "worst rows"]
-        notice = (f'<p class="notice">Left out: {", ".join(left_out)}, because the data '
-                  f"could not be used: {_text(error.message)}</p>")
-    else:
+    if evaluated is not None:
         sections += _evaluation_sections(model, evaluated, figures)
     if _picture_shape(model) is not None:
         sections.append(("weights", "What the first layer learned", _weights(model, figures)))
@@ -167,20 +173,38 @@ def _page(model: Model, summary: ModelSummary, notice: str,
 
 # --- evaluation: the same rows, outputs and metrics as `fcnn eval` ---------------------
 
-def evaluate(model: Model, data: str | None, split: str) -> Evaluated:
-    """`split` of the model's own dataset (or of `data`) run through the model as
-    `fcnn eval` runs it (the report's numbers are eval's), keeping the rows and outputs
-    the mistakes need."""
-    from fcnn_cli.evaluation import score, split_rows
+def _evaluated(model: Model, data: str | None, split: str | None,
+               warn: Callable[[str], None] | None) -> tuple[Evaluated | None, str]:
+    """The evaluation, or None and the page's notice saying why it is left out. Data or a
+    split the user asked for that cannot be scored is an error (no page); only the
+    model's own data, asked for by nobody, may be left out, and then `warn` is told."""
+    try:
+        return evaluate(model, data, split), ""
+    except FcnnError as error:
+        if data is not None or split is not None:
+            raise
+        left_out = f"evaluation, {'mistakes' if model.is_classifier else 'worst rows'}"
+        if warn is not None:
+            warn(f"the report leaves out the {left_out}: {error.message}")
+        return None, (f'<p class="notice">Left out: {left_out}, because the data could not '
+                      f"be used: {_text(error.message)}</p>")
 
-    x, labels, label = split_rows(model, data, split)
+
+def evaluate(model: Model, data: str | None, split: str | None) -> Evaluated:
+    """The rows `fcnn eval` scores (`split` of the model's own dataset, or `data`) run
+    through the model as `fcnn eval` runs them (the report's numbers are eval's), keeping
+    the rows and outputs the mistakes need."""
+    from fcnn_cli.evaluation import choose_rows, labelled, score
+
+    rows = choose_rows(model, data, split)
+    x, labels = rows.x, rows.labels
     report, a = score(model, x, labels)
-    report.data, report.split = label, split
+    labelled(report, rows)
     if model.class_names is None:
         values = model.in_target_units(a)
     else:
         values = np.hstack([1 - a, a]) if a.shape[1] == 1 else a
-    return Evaluated(report, x, labels, values)
+    return Evaluated(report, x, labels, values, rows.index, rows.row_names)
 
 
 def _evaluation_sections(model: Model, ev: Evaluated, figures: ModuleType
@@ -234,8 +258,10 @@ def _regression(ev: Evaluated, figures: ModuleType) -> str:
 
 
 def _headline(report: Report) -> str:
-    return (f"<p>The {_text(report.split)} split of {_text(report.data)}, "
-            f"{report.n:,} examples (the numbers <code>fcnn eval</code> gives).</p>")
+    which = (f"All {report.n:,} {report.unit} of {_text(report.data)}" if report.split == "all"
+             else f"The {_text(report.split)} split of {_text(report.data)}, {report.n:,} of "
+                  f"{report.total:,} {report.unit}")
+    return f"<p>{which} (the numbers <code>fcnn eval</code> gives).</p>"
 
 
 # --- mistakes ----------------------------------------------------------------------------
@@ -271,14 +297,22 @@ def _caption(true: str, predicted: str, probability: float) -> str:
 
 
 def _worst_rows(model: Model, ev: Evaluated) -> str:
-    """The rows the model gets most wrong: the lowest probability of the true class, or
-    the largest squared error on the targets as the network saw them."""
+    """The rows the model gets most wrong: its most confident wrong predictions (right
+    ones are no mistakes, however unsure), or the largest squared error on the targets as
+    the network saw them. Each row is named as its file names it (see `_row_heads`)."""
     if model.is_classifier:
-        true_p = ev.values[np.arange(len(ev.labels)), ev.labels]
-        order = np.argsort(true_p, kind="stable")[:WORST_ROWS]
+        predicted = ev.values.argmax(axis=1)
+        wrong = np.flatnonzero(predicted != ev.labels)
+        if len(wrong) == 0:
+            return f"<p>No wrong predictions on these {ev.report.n:,} rows.</p>"
+        confidence = ev.values[wrong, predicted[wrong]]
+        order = wrong[np.argsort(-confidence, kind="stable")[:WORST_ROWS]]
         heads = ["true", "predicted", "p(predicted)", "p(true)"]
         cells = [_class_cells(model, ev, i) for i in order]
-        intro = "The rows with the lowest probability for their true class."
+        which = (f"All {len(wrong):,} wrong predictions" if len(order) == len(wrong) else
+                 f"The {len(order)} most confident of {len(wrong):,} wrong predictions")
+        intro = (f"{which} ({len(wrong) / len(ev.labels):.2%} of the rows), most confident "
+                 "first.")
     else:
         error = _standardised_error(model, ev)
         order = np.argsort(-error, kind="stable")[:WORST_ROWS]
@@ -287,18 +321,36 @@ def _worst_rows(model: Model, ev: Evaluated) -> str:
         cells = [[*(_number(v) for v in ev.labels[i]), *(_number(v) for v in ev.values[i])]
                  for i in order]
         intro = "The rows with the largest squared error."
+    row_heads, row_cells, how = _row_heads(ev, order)
     features = model.feature_names or [f"x{j}" for j in range(ev.x[0].size)]
     shown = features[:WORST_FEATURES]  # a printed page has room for about a dozen columns
-    head = "".join(f"<th>{_text(h)}</th>" for h in ["row", *heads, *shown])
+    head = "".join(f"<th>{_text(h)}</th>" for h in [*row_heads, *heads, *shown])
     body = "".join(
         "<tr>" + "".join(f"<td>{_text(c)}</td>" for c in
-                         [str(i), *row, *(_number(v) for v in ev.x[i].ravel()[:len(shown)])])
-        + "</tr>" for i, row in zip(order, cells))
+                         [*named, *row, *(_number(v) for v in ev.x[i].ravel()[:len(shown)])])
+        + "</tr>" for i, named, row in zip(order, row_cells, cells))
     more = (f" The first {len(shown)} of {len(features)} features are shown."
             if len(shown) < len(features) else "")
-    return (f"<p>{intro} Features in the units of the data; <i>row</i> counts from 0 "
-            f'within the split.{more}</p><div class="wide"><table><tr>{head}</tr>{body}'
-            "</table></div>")
+    return (f"<p>{intro} Features in the units of the data; {how}.{more}</p>"
+            f'<div class="wide"><table><tr>{head}</tr>{body}</table></div>')
+
+
+def _row_heads(ev: Evaluated, order: np.ndarray) -> tuple[list[str], list[list[str]], str]:
+    """The columns that say which row each is, their cells, and how to read them: a CSV's
+    row number (as a spreadsheet shows it) and its id column; else the position in the
+    data as read; else the position in the split."""
+    if ev.row_names is not None and ev.index is not None:
+        names = ev.row_names.of(ev.index[order])
+        heads = list(names)
+        cells = [[names[h][k] for h in heads] for k in range(len(order))]
+        ids = [h for h in heads if h != "CSV row"]
+        named = f" and <i>{_text(ids[0])}</i> is the file's own id column" if ids else ""
+        return heads, cells, ("<i>CSV row</i> is the row as a spreadsheet numbers it (the "
+                              f"header is row 1){named}")
+    if ev.index is not None:
+        return (["example"], [[str(ev.index[k])] for k in order],
+                "<i>example</i> counts from 0 in the data as read")
+    return ["row"], [[str(k)] for k in order], "<i>row</i> counts from 0 within the split"
 
 
 def _class_cells(model: Model, ev: Evaluated, i: int) -> list[str]:

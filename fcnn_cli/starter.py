@@ -7,7 +7,10 @@ inputs are pixels. The choices are plain, safe defaults; the comments say what t
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,22 +20,50 @@ from fcnn_cli.config import validate
 from fcnn_cli.data import IMAGE_SUFFIXES
 from fcnn_cli.data.image_spec import ImageSpec
 from fcnn_cli.data.sources import DATASETS, Dataset, load_dataset
+from fcnn_cli.data.table import Profile, read_table
+from fcnn_cli.errors import FcnnError
 
 
-def starter_config(data: str, label_column: str | None = None) -> str:
-    """The YAML text of a starter config for `data` (a dataset name or a path). The label
-    column of a .csv is `label_column`, else `label`, else the last column."""
+@dataclass
+class Starter:
+    """A starter config, and the columns of a .csv it leaves out of the features."""
+
+    text: str
+    left_out: list[tuple[str, str]]  # (column, why)
+
+
+def starter_config(data: str, label_column: str | None = None, drop: Sequence[str] = (),
+                   features: list[str] | None = None) -> str:
+    """The YAML text of a starter config for `data` (a dataset name or a path); see
+    `starter`."""
+    return starter(data, label_column, drop, features).text
+
+
+def starter(data: str, label_column: str | None = None, drop: Sequence[str] = (),
+            features: list[str] | None = None) -> Starter:
+    """A starter config for `data` (a dataset name or a path). The label column of a .csv
+    is `label_column`, else `label`, else the last column; its features are `features`,
+    else every column that holds numbers, less `drop` (see `choose_columns`)."""
     named = data in DATASETS
-    label_column = label_column or _csv_label_column(Path(data))
+    columns, left_out = None, []
+    if not named and Path(data).suffix.lower() == ".csv" and Path(data).exists():
+        label_column, columns, left_out = choose_columns(Path(data), label_column, drop,
+                                                         features)
+    elif (drop or features) and Path(data).suffix.lower() != ".csv":
+        raise FcnnError(f"--drop and --features choose a .csv file's columns; {data} is not "
+                        "a .csv file")
     image = None if named or not Path(data).is_dir() else _image_spec_for(Path(data))
     dataset = load_dataset(data if named else None, None if named else data,
-                           label_column or "label", image=image)
+                           label_column or "label", image=image, feature_columns=columns)
     if _looks_like_regression(dataset):
-        dataset = load_dataset(None, data, label_column or "label", task="regression")
+        dataset = load_dataset(None, data, label_column or "label", task="regression",
+                               feature_columns=columns)
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", dataset.name).strip("-") or "model"
     source = f"dataset: {data}" if named else f"path: {yaml.safe_dump(data).splitlines()[0]}"
     if label_column not in (None, "label"):
-        source += f"\n  label_column: {yaml.safe_dump(label_column).splitlines()[0]}"
+        source += f"\n  label_column: {_flow(label_column)}"
+    if columns is not None:
+        source += _feature_block(columns, left_out, features is not None)
     if dataset.class_names is None and dataset.feature_names is not None:
         source += "\n  task: regression                # the label column holds numbers"
     if image is not None:
@@ -56,7 +87,7 @@ def starter_config(data: str, label_column: str | None = None) -> str:
         epochs=30 if len(dataset.x_train) >= 5000 else 200,
         batch=64 if len(dataset.x_train) >= 2000 else 16, name=name)
     validate(yaml.safe_load(text), "the starter config")  # never hand out a broken config
-    return text
+    return Starter(text, left_out)
 
 
 def _image_spec_for(root: Path) -> ImageSpec:
@@ -114,16 +145,113 @@ def _looks_like_regression(dataset: Dataset) -> bool:
     return len(np.unique(dataset.y_train)) > 20
 
 
-def _csv_label_column(path: Path) -> str | None:
-    """`label` when a .csv has it, else its last column; None for anything but a .csv."""
-    if path.suffix.lower() != ".csv" or not path.is_file():
-        return None
-    import csv
+# --- a .csv file's columns ------------------------------------------------------------
 
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        header = next(csv.reader(file, skipinitialspace=True), [])
-    header = [cell.strip() for cell in header]
-    return "label" if "label" in header or not header else header[-1]
+LEFT_OUT_SHOWN = 20  # left-out columns listed one by one in the config's comment
+
+
+def choose_columns(path: Path, label: str | None, drop: Sequence[str],
+                   features: list[str] | None) -> tuple[str, list[str] | None,
+                                                         list[tuple[str, str]]]:
+    """The label column, the feature columns (None: every other column, nothing left
+    out) and the columns left out with why. Without `features`, every column that holds
+    numbers is a feature, except one named like an id whose whole numbers all differ;
+    text columns are left out, since the network takes numbers and fcnn has no one-hot
+    encoding: ids and free text carry nothing to learn from, and a category can be
+    turned into 0/1 columns by the user."""
+    table = read_table(path)
+    label = label or ("label" if "label" in table.names else table.names[-1])
+    table.require([label], "label column", "give the label column with --label-column")
+    table.require(list(drop), "column", "check --drop")
+    if features is not None:
+        table.require(features, "column", "check --features")
+        seen: set[str] = set()
+        for column in features:
+            if column in seen:
+                raise FcnnError(f"--features names column '{column}' twice; name each once")
+            seen.add(column)
+    if label in drop or label in (features or []):
+        raise FcnnError(f"column '{label}' is the label column; leave it out of --drop and "
+                        "--features (or choose another with --label-column)")
+    chosen = features if features is not None else [c for c in table.names if c != label]
+    chosen = [column for column in chosen if column not in drop]
+    profiles = table.profile([*chosen, label])
+    _check_label(path, label, profiles[label])
+    left_out = [(column, "left out with --drop") for column in drop]
+    kept = []
+    for column in chosen:
+        why = _why_left_out(profiles[column])
+        if why is None:
+            kept.append(column)
+        elif features is not None:
+            raise FcnnError(f"{path}: --features column '{column}' {why}; fcnn takes numbers "
+                            "as features")
+        else:
+            left_out.append((column, why))
+    if not kept:
+        raise FcnnError(f"{path}: no column holds numbers to learn from ("
+                        + "; ".join(f"{c}: {why}" for c, why in left_out[:3])
+                        + "); a network's features must be numbers")
+    return label, kept if left_out or features is not None else None, left_out
+
+
+def _check_label(path: Path, label: str, profile: Profile) -> None:
+    """Refuse a label column that names the rows instead of classing them."""
+    if profile.numbers == 0 and profile.text > 20 and len(profile.values) == profile.text:
+        raise FcnnError(f"{path}: the label column '{label}' has a different value in every "
+                        "row, like an id; give the column to predict with --label-column")
+
+
+def _why_left_out(p: Profile) -> str | None:
+    """Why a column cannot be a feature as it is, or None when it can."""
+    filled = p.rows - p.empty
+    if filled == 0:
+        return "is empty"
+    if p.text == 0:
+        if p.id_name and p.whole and len(p.values) == filled > 1:
+            return "is named like an id and its whole numbers all differ: an id"
+        return None
+    assert p.first_text is not None
+    row, first = p.first_text
+    if p.numbers >= 0.8 * filled:
+        return (f"holds numbers but also text (first {_plain(first)!r}, row {row}); "
+                "clean it to use it")
+    if p.words * 2 > p.text:  # sentences, however many differ
+        return f"is free text ({len(p.values):,} different values)"
+    if p.numbers == 0 and len(p.values) == filled > 1:
+        return "is text with a different value in every row: an id"
+    if len(p.values) > min(20, filled // 2):
+        return f"is text with {len(p.values):,} different values (free text)"
+    shown = ", ".join(_plain(v, 16) for v in sorted(p.values)[:4])
+    more = ", …" if len(p.values) > 4 else ""
+    return (f"is a category of {len(p.values)} values ({shown}{more}); fcnn has no one-hot "
+            "encoding: add one 0/1 column per value to use it")
+
+
+def _feature_block(columns: list[str], left_out: list[tuple[str, str]], chosen: bool) -> str:
+    """data.feature_columns, with a comment naming each column left out and why."""
+    note = ("# chosen with --features" if chosen and not left_out else
+            "# the columns that hold numbers; left out:" if left_out else "")
+    lines = [f"\n  feature_columns: {_flow(columns)}   {note}".rstrip()]
+    for column, why in left_out[:LEFT_OUT_SHOWN]:
+        lines.append(f"  #   {_plain(column)}: {why}")
+    if len(left_out) > LEFT_OUT_SHOWN:
+        lines.append(f"  #   … and {len(left_out) - LEFT_OUT_SHOWN} more")
+    return "\n".join(lines)
+
+
+def _flow(value: object) -> str:
+    """A YAML value on one line: `[a, b, 'c d']`; as JSON (which YAML reads too) when a
+    name holds a line break that YAML would write over two lines."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"),
+                          allow_unicode=True).removesuffix("\n...\n").rstrip("\n")
+    return json.dumps(value, ensure_ascii=False) if "\n" in text else text
+
+
+def _plain(text: str, most: int = 40) -> str:
+    """Text for a one-line YAML comment: whitespace (new lines too) as single spaces."""
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def _summary(dataset: Dataset, data: str) -> str:
@@ -188,5 +316,5 @@ training:
   optimizer: {optimizer}
   lr_schedule: {{name: cosine}}     # η decays smoothly to 0 over the epochs
   early_stopping: {{patience: {patience}, monitor: val_loss}}   # keeps the best weights
-output: models/{name}.h5
+output: runs/{name}.h5
 """

@@ -4,6 +4,11 @@
 with the optimiser and the training loop's state added under /optimizer and /training.
 A model may keep its weights as float16 on disk (`compact=True`, for the models shipped
 in the package: half the size); they are float32 again once loaded.
+
+Reading trusts nothing in the file (`_Reader`): every declared shape is checked against the
+architecture and the memory budget (fcnn_cli/limits.py) before an array is read, structure
+and types before they are used, and NaN or infinite weights are refused; each problem is
+one FcnnError naming the file and the place in it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +27,15 @@ import h5py
 import numpy as np
 
 from fcnn_cli import __version__
-from fcnn_cli.data.image_spec import ImageSpec, spec_for_shape
-from fcnn_cli.data.split import Normalizer
+from fcnn_cli.data.image_spec import FITS, PIPELINES, ImageSpec, spec_for_shape
+from fcnn_cli.data.split import NORMALIZATIONS, Normalizer
 from fcnn_cli.errors import FcnnError
+from fcnn_cli.limits import check_allocation, check_total, nbytes, shape_text
 from fcnn_cli.model import Model
 from fcnn_cli.nn import Network, make_activation, make_cost
+from fcnn_cli.nn.activations import NAMES as ACTIVATIONS
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
+from fcnn_cli.nn.costs import NAMES as COSTS
 
 FORMAT = "fcnn-model"
 FORMAT_VERSION = 1
@@ -60,8 +70,10 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
 
 
 def load_model(path: str | Path) -> Model:
+    """The model at `path`; a damaged, hostile or foreign file is one FcnnError (_Reader)."""
     with _open(Path(path)) as f:
-        model = _read_model(f, Path(path))
+        reader = _Reader(f, Path(path))
+        model = reader.model(reader.plan())
     model.source = str(path)
     return model
 
@@ -69,21 +81,17 @@ def load_model(path: str | Path) -> Model:
 def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     with _open(path) as f:
-        model = _read_model(f, path)
+        reader = _Reader(f, path)
+        plan = reader.plan()
         if "training" not in f or "optimizer" not in f:
             raise FcnnError(f"{path} is a model, not a checkpoint; resume from the "
                             "<output>.ckpt.h5 file that training writes")
-        try:
-            optimizer_state: dict[str, np.ndarray] = {}
-            f["optimizer"].visititems(lambda name, obj: optimizer_state.update(
-                {name: obj[()]}) if isinstance(obj, h5py.Dataset) else None)
-            state = json.loads(f["training"].attrs["state"])
-            arrays: dict[str, np.ndarray] = {}
-            f["training"].visititems(lambda name, obj: arrays.update(
-                {name: obj[()]}) if isinstance(obj, h5py.Dataset) else None)
-        except (KeyError, OSError, ValueError) as error:
-            raise FcnnError(f"{path}: the checkpoint is damaged ({error})") from None
-    return Checkpoint(model, optimizer_state, state, arrays)
+        optimizer = reader.state_arrays("optimizer", plan.param_shapes)
+        arrays = reader.state_arrays("training", plan.param_shapes)
+        state = reader.loop_state()
+        model = reader.model(plan)
+        return Checkpoint(model, {key: reader.read(ds) for key, ds in optimizer.items()},
+                          state, {key: reader.read(ds) for key, ds in arrays.items()})
 
 
 def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
@@ -129,103 +137,436 @@ def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
 
 
-def _read_model(f: h5py.File, path: Path) -> Model:
-    if f.attrs.get("format") != FORMAT:
-        raise FcnnError(f"{path} is an HDF5 file but not an fcnn model (no format='{FORMAT}' "
-                        "attribute); give a file written by `fcnn train`")
-    if "format_version" not in f.attrs:
-        raise FcnnError(f"{path} has no format_version attribute; it was not written by "
-                        "`fcnn train`, or it is damaged")
-    version = int(f.attrs["format_version"])
-    if version > FORMAT_VERSION:
-        raise FcnnError(f"{path} has format_version {version}, newer than this fcnn reads "
-                        f"({FORMAT_VERSION}); upgrade fcnn")
+# --- reading: every object checked before its data is read ---------------------------
+
+MAX_EPOCHS = 1_000_000  # the longest history series a model file may carry
+MAX_JSON = 64 * 2**10   # the image spec and the split sizes: a line of JSON each
+MAX_RANK = 8            # input_shape: (I,), (H, W) or (H, W, C) in practice
+_KINDS = {"text": "a string", "int": "a whole number", "number": "a number",
+          "ints": "a list of whole numbers", "floats": "a list of numbers",
+          "texts": "a list of strings"}
+
+
+@dataclass
+class _Layer:
+    w: h5py.Dataset
+    b: h5py.Dataset
+    activation: str
+    slope: float
+    alpha: np.ndarray | None  # prelu: one slope per unit
+
+
+@dataclass
+class _Plan:
+    """What a model file holds, every part checked; the arrays not read yet."""
+
+    cost: str
+    input_shape: tuple[int, ...]
+    layers: list[_Layer]
+    normalize: str
+    mean: h5py.Dataset
+    std: h5py.Dataset
+    target: tuple[str, h5py.Dataset, h5py.Dataset] | None  # kind, mean, std
+    history: dict[str, h5py.Dataset]
+    small: dict[str, Any]  # the Model's other fields, read from attributes
+
+    @property
+    def param_shapes(self) -> list[tuple[int, ...]]:
+        """The shapes of Network.params(): every w, every b, then each PReLU's slopes."""
+        return [layer.w.shape for layer in self.layers] + \
+            [layer.b.shape for layer in self.layers] + \
+            [layer.alpha.shape for layer in self.layers if layer.alpha is not None]
+
+
+class _Reader:
+    """One model or checkpoint file, read in two steps. `plan` checks every object's kind,
+    dtype and declared shape against the rest of the file, the architecture and the memory
+    budget, reading only small attributes; then each array is read once and refused if it
+    holds NaN or infinity. A refusal names the file, the place in it and what was expected."""
+
+    def __init__(self, f: h5py.File, path: Path) -> None:
+        self.f, self.path = f, path
+        self.file_size = path.stat().st_size
+        self.declared = 0  # bytes the arrays checked so far take once read
+
+    def damaged(self, where: str, problem: str) -> FcnnError:
+        return FcnnError(f"{self.path} is damaged: {_clip(where)} {problem}; retrain the model "
+                         "or restore the file")
+
+    def missing(self, where: str) -> FcnnError:
+        return FcnnError(f"{self.path} is not a complete fcnn model: {_clip(where)} is missing; "
+                         "retrain it")
+
+    # --- the model
+
+    def plan(self) -> _Plan:
+        self.check_format()
+        pre = self.child(self.f, "preprocess", h5py.Group)
+        input_shape = self.input_shape(pre)
+        inputs = math.prod(input_shape)
+        layers = self.layers(inputs)
+        outputs = layers[-1].w.shape[0]
+        normalize = self.choice(pre, "normalize", NORMALIZATIONS)
+        mean, std = (self.array(self.child(pre, name, h5py.Dataset),
+                                *_one_or_each(inputs, "input")) for name in ("mean", "std"))
+        target = None
+        if "target_normalize" in pre.attrs:
+            target = (self.choice(pre, "target_normalize", NORMALIZATIONS),
+                      *(self.array(self.child(pre, name, h5py.Dataset),
+                                   *_one_or_each(outputs, "output"))
+                        for name in ("target_mean", "target_std")))
+        return _Plan(self.choice(self.f, "cost", COSTS), input_shape, layers, normalize, mean,
+                     std, target, self.history(), self.small(pre, input_shape, outputs))
+
+    def model(self, plan: _Plan) -> Model:
+        """Read the planned arrays, each once, into a Model."""
+        ws = [self.read(layer.w) for layer in plan.layers]
+        acts = [_activation(layer, w.dtype) for layer, w in zip(plan.layers, ws)]
+        network = Network(ws, [self.read(layer.b) for layer in plan.layers], acts,
+                          make_cost(plan.cost))
+        target = None if plan.target is None else \
+            Normalizer(plan.target[0], self.read(plan.target[1]), self.scale(plan.target[2]))
+        return Model(network=network,
+                     normalizer=Normalizer(plan.normalize, self.read(plan.mean),
+                                           self.scale(plan.std)),
+                     input_shape=plan.input_shape, target_normalizer=target,
+                     history={key: self.read(ds, finite=False)  # (NaN: a metric not measured)
+                              for key, ds in plan.history.items()},
+                     **plan.small)
+
+    def check_format(self) -> None:
+        f, path = self.f, self.path
+        stored = f.attrs.get_id("format") if "format" in f.attrs else None
+        if stored is None or stored.shape != () or h5py.check_string_dtype(stored.dtype) is None \
+                or _text(f.attrs["format"]) != FORMAT:
+            raise FcnnError(f"{path} is an HDF5 file but not an fcnn model (no format='{FORMAT}' "
+                            "attribute); give a file written by `fcnn train`")
+        if "format_version" not in f.attrs:
+            raise FcnnError(f"{path} has no format_version attribute; it was not written by "
+                            "`fcnn train`, or it is damaged")
+        version = self.attr(f, "format_version", "int")
+        if version > FORMAT_VERSION:
+            raise FcnnError(f"{path} has format_version {_count(version)}, newer than this fcnn "
+                            f"reads ({FORMAT_VERSION}); upgrade fcnn")
+
+    def input_shape(self, pre: h5py.Group) -> tuple[int, ...]:
+        shape = tuple(self.attr(pre, "input_shape", "ints"))
+        if not 1 <= len(shape) <= MAX_RANK or min(shape) < 1:
+            raise self.damaged(f"{pre.name} attribute 'input_shape'", f"is {shape_text(shape)}, "
+                               f"expected 1 to {MAX_RANK} positive sizes")
+        return shape
+
+    def layers(self, inputs: int) -> list[_Layer]:
+        group = self.child(self.f, "layers", h5py.Group)
+        names, count = list(group), len(group)
+        if not names or set(names) != {str(l) for l in range(1, count + 1)}:
+            found = ", ".join(repr(_clip(n, 20)) for n in sorted(names)[:4])
+            raise self.damaged(group.name, f"holds {found or 'nothing'}{', …' if count > 4 else ''}"
+                               f", expected the groups 1 to {max(count, 1)}, one per layer")
+        layers: list[_Layer] = []
+        for l in range(1, count + 1):
+            units = layers[-1].w.shape[0] if layers else inputs
+            layers.append(self.layer(self.child(group, str(l), h5py.Group), l, units))
+        return layers
+
+    def layer(self, group: h5py.Group, l: int, inputs: int) -> _Layer:
+        w, b = self.child(group, "w", h5py.Dataset), self.child(group, "b", h5py.Dataset)
+        source = "the input" if l == 1 else f"layer {l - 1}"
+        self.array(w, lambda s: len(s) == 2 and s[0] >= 1 and s[1] == inputs,
+                   f"(units, {_count(inputs)}): layer {l} takes the {_count(inputs)} outputs "
+                   f"of {source}")
+        units = w.shape[0]
+        self.array(b, lambda s: s == (units,), f"({units},), one bias per unit of layer {l}")
+        activation = self.choice(w, "activation", ACTIVATIONS)
+        slope = self.attr(w, "slope", "number") if "slope" in w.attrs else 0.01
+        alpha = None
+        if activation == "prelu":
+            alpha = self.attr(w, "alpha", "floats")
+            if alpha.shape != (units,):
+                raise self.damaged(f"{w.name} attribute 'alpha'", f"has {alpha.size} values, "
+                                   f"expected {units}, one slope per unit of layer {l}")
+            self.finite(alpha, f"{w.name} attribute 'alpha'")
+        return _Layer(w, b, activation, slope, alpha)
+
+    def history(self) -> dict[str, h5py.Dataset]:
+        if not _has(self.f, "history"):  # (files from before fcnn kept a history)
+            return {}
+        group = self.child(self.f, "history", h5py.Group)
+        return {key: self.array(self.child(group, key, h5py.Dataset),
+                                lambda s: len(s) == 1 and s[0] <= MAX_EPOCHS,
+                                f"(epochs,), one value per epoch, at most {MAX_EPOCHS:,}",
+                                kinds="iuf")
+                for key in group}
+
+    def small(self, pre: h5py.Group, input_shape: tuple[int, ...], outputs: int) -> dict[str, Any]:
+        """The Model's fields kept in attributes, each checked against the architecture."""
+        f, inputs = self.f, math.prod(input_shape)
+        pixel_max = self.attr(pre, "pixel_max", "number") if "pixel_max" in pre.attrs else None
+        if pixel_max is not None and pixel_max <= 0:
+            raise self.damaged(f"{pre.name} attribute 'pixel_max'",
+                               f"is {pixel_max}, expected the positive value of full ink")
+        config_text = self.attr(f, "config", "text") if "config" in f.attrs else ""
+        return {
+            "class_names": self.names(pre, "class_names", outputs, "output units"),
+            "pixel_max": pixel_max, "config_text": config_text,
+            "created": self.attr(f, "created", "text") if "created" in f.attrs else "",
+            "image": self.image(pre, input_shape, pixel_max, config_text),
+            "feature_names": self.names(pre, "feature_names", inputs, "inputs"),
+            "target_names": self.names(pre, "target_names", outputs, "output units"),
+            "split_sizes": self.split_sizes(),
+            "fcnn_version": self.attr(f, "fcnn_version", "text")
+            if "fcnn_version" in f.attrs else "",
+        }
+
+    def names(self, pre: h5py.Group, key: str, count: int, of: str) -> list[str] | None:
+        if key not in pre.attrs:
+            return None
+        names = self.attr(pre, key, "texts")
+        two_for_one = key == "class_names" and len(names) == 2 and count == 1  # one sigmoid
+        if len(names) != count and not two_for_one:
+            raise self.damaged(f"{pre.name} attribute {key!r}",
+                               f"has {len(names)} names for the model's {count} {of}")
+        return names
+
+    def image(self, pre: h5py.Group, input_shape: tuple[int, ...], pixel_max: float | None,
+              config_text: str) -> ImageSpec | None:
+        """The stored picture spec; a model from fcnn 0.2 or before stored none: then image
+        data (it has a pixel_max) were pictures of its input shape, prepared as digits, or as
+        objects for Fashion-MNIST (the pipeline that dataset was made with)."""
+        if "image" not in pre.attrs:
+            if pixel_max is None:
+                return None
+            fashion = re.search(r"^\s+dataset:\s*fashion-mnist\s*$", config_text, re.MULTILINE)
+            return spec_for_shape(input_shape, "object" if fashion else "digit")
+        where, inputs = f"{pre.name} attribute 'image'", math.prod(input_shape)
+        text = self.attr(pre, "image", "text")
+        spec = _image_spec(text) if len(text) <= MAX_JSON else None
+        if spec is None:
+            raise self.damaged(where, "is not an image spec, expected JSON such as "
+                               '{"pipeline": "digit", "size": [28, 28], "channels": 1}')
+        if math.prod(spec.shape) != inputs:
+            raise self.damaged(where, f"describes pictures of {shape_text(spec.shape)} values "
+                               f"but layer 1 takes {_count(inputs)} inputs")
+        return spec
+
+    def split_sizes(self) -> dict[str, int] | None:
+        if "split_sizes" not in self.f.attrs:
+            return None
+        sizes = self.json(self.f, "split_sizes")
+        if not isinstance(sizes, dict) or not all(
+                type(n) is int and n >= 0 for n in sizes.values()):
+            raise self.damaged("/ attribute 'split_sizes'", "is not a count per split, "
+                               'expected JSON such as {"train": 54000, "val": 6000, "test": 0}')
+        return sizes
+
+    # --- the checkpoint's extras
+
+    def state_arrays(self, name: str, shapes: list[tuple[int, ...]]) -> dict[str, h5py.Dataset]:
+        """The arrays under /optimizer or /training: `<kind>/<i>` shaped as the network's
+        i-th parameter (momentum, Adam's moments, the best weights so far), or a counter."""
+        group, found = self.child(self.f, name, h5py.Group), {}
+        for key in group:
+            part = self.child(group, key, (h5py.Group, h5py.Dataset))
+            if isinstance(part, h5py.Dataset):
+                found[key] = self.array(part, lambda s: s == (), "(), a counter", kinds="iuf")
+                continue
+            for index in part:
+                dataset = self.child(part, index, h5py.Dataset)
+                if not (index.isascii() and index.isdigit() and int(index) < len(shapes)):
+                    raise self.damaged(dataset.name, f"names no parameter of the network, "
+                                       f"expected {key}/0 to {key}/{len(shapes) - 1}")
+                shape = shapes[int(index)]
+                found[f"{key}/{index}"] = self.array(
+                    dataset, lambda s, shape=shape: s == shape,
+                    f"{shape_text(shape)}, the shape of the network's parameter {index}")
+        return found
+
+    def loop_state(self) -> dict[str, Any]:
+        state = self.json(self.child(self.f, "training", h5py.Group), "state", limit=None)
+        if not isinstance(state, dict) or not isinstance(state.get("history", {}), dict):
+            raise self.damaged("/training attribute 'state'", "is not the training loop's "
+                               "state, expected a JSON object with its epoch and history")
+        return state
+
+    # --- objects, arrays and attributes, checked
+
+    def child(self, group: h5py.Group, name: str, kind: type | tuple[type, ...]) -> Any:
+        """`group[name]`, a group or a dataset as `kind` says, stored in this file."""
+        where = f"{group.name.rstrip('/')}/{name}"
+        link = group.get(name, getlink=True)
+        if link is None:
+            raise self.missing(where)
+        if not isinstance(link, h5py.HardLink):
+            raise self.damaged(where, "is a link; an fcnn model keeps all its data inside the file")
+        found = group[name]
+        if not isinstance(found, kind):
+            raise self.damaged(where, f"is {_what(type(found))}, expected {_what(kind)}")
+        if isinstance(found, h5py.Dataset) and (found.is_virtual or found.external):
+            raise self.damaged(where, "keeps its values in other files; an fcnn model keeps all "
+                               "its data inside the file")
+        return found
+
+    def array(self, dataset: h5py.Dataset, fits: Callable[[tuple[int, ...]], bool],
+              expected: str, kinds: str = "f") -> h5py.Dataset:
+        """Check a dataset's dtype and declared shape, and count it against the budget."""
+        dtype, shape = dataset.dtype, dataset.shape
+        if dtype.kind not in kinds or (dtype.kind == "f" and dtype.itemsize not in (2, 4, 8)):
+            wanted = "floating-point numbers" if kinds == "f" else "numbers"
+            raise self.damaged(dataset.name,
+                               f"holds {_dtype_text(dtype)} values, expected {wanted}")
+        if shape is None:
+            raise self.damaged(dataset.name, f"is empty, expected {expected}")
+        if not fits(shape):
+            raise self.damaged(dataset.name, f"has shape {shape_text(shape)}, expected {expected}")
+        itemsize = max(dtype.itemsize, 4) if dtype.kind == "f" else dtype.itemsize  # f16 → f32
+        check_allocation(f"{self.path}: {dataset.name}", shape, itemsize)
+        self.declared += nbytes(shape, itemsize)
+        check_total(f"the arrays of {self.path}", self.declared)
+        return dataset
+
+    def read(self, dataset: h5py.Dataset, finite: bool = True) -> np.ndarray:
+        """A checked dataset's values, read once; float16 (a compact model) as float32."""
+        values = dataset[()]
+        if values.dtype == np.float16:
+            values = values.astype(np.float32)
+        if finite:
+            self.finite(values, dataset.name)
+        return values
+
+    def scale(self, dataset: h5py.Dataset) -> np.ndarray:
+        """A normaliser's std: finite and never 0 (inputs are divided by it)."""
+        values = self.read(dataset)
+        zeros = np.size(values) - np.count_nonzero(values)
+        if zeros:
+            raise self.damaged(dataset.name, f"has {_values(zeros, 'zero')}, expected "
+                               "non-zero scales (inputs are divided by them)")
+        return values
+
+    def finite(self, values: np.ndarray, where: str) -> None:
+        if np.isfinite(values).all():
+            return
+        nan = int(np.count_nonzero(np.isnan(values)))
+        inf = int(np.size(values)) - nan - int(np.count_nonzero(np.isfinite(values)))
+        counts = f"{nan} NaN and {inf} infinite values" if nan and inf else \
+            _values(nan, "NaN") if nan else _values(inf, "infinite")
+        raise FcnnError(f"{self.path}: {_clip(where)} has {counts}; the model is damaged or its "
+                        "training diverged: retrain it (with a lower learning rate if it "
+                        "diverged)")
+
+    def choice(self, owner: h5py.HLObject, name: str, choices: tuple[str, ...]) -> str:
+        value = self.attr(owner, name, "text")
+        if value not in choices:
+            raise self.damaged(f"{owner.name} attribute {name!r}",
+                               f"is {_clip(value, 40)!r}, expected one of {', '.join(choices)}")
+        return value
+
+    def json(self, owner: h5py.HLObject, name: str, limit: int | None = MAX_JSON) -> Any:
+        where = f"{owner.name} attribute {name!r}"
+        text = self.attr(owner, name, "text")
+        if limit is not None and len(text) > limit:
+            raise self.damaged(where, f"holds {len(text):,} characters, expected a line of JSON")
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            raise self.damaged(where, "is not valid JSON") from None
+
+    def attr(self, owner: h5py.HLObject, name: str, kind: str) -> Any:
+        """`owner.attrs[name]` as `kind` (one of _KINDS); its type and declared size are
+        checked before it is read (an attribute is stored whole: never larger than the file)."""
+        where = f"{owner.name} attribute {name!r}"
+        if name not in owner.attrs:
+            raise self.missing(where)
+        stored = owner.attrs.get_id(name)
+        shape, dtype = stored.shape, stored.dtype
+        is_text = h5py.check_string_dtype(dtype) is not None
+        right = is_text if kind in ("text", "texts") else \
+            dtype.kind in ("iu" if kind in ("int", "ints") else "iuf")
+        if shape is None or not right or len(shape) != (1 if kind.endswith("s") else 0):
+            raise self.damaged(where, f"is {_attr_text(shape, dtype)}, expected {_KINDS[kind]}")
+        if nbytes(shape, dtype.itemsize) > self.file_size:
+            raise self.damaged(where, f"declares {shape_text(shape)} values, more than the "
+                               "whole file holds")
+        try:
+            value = owner.attrs[name]
+        except UnicodeDecodeError:
+            raise self.damaged(where, "is not UTF-8 text") from None
+        if kind == "text":
+            return _text(value)
+        if kind == "texts":
+            return [_text(v) for v in value]
+        if kind == "int":
+            return int(value)
+        if kind == "ints":
+            return [int(v) for v in value]
+        values = np.asarray(value, dtype=np.float64)
+        if kind == "number" and not np.isfinite(values):
+            raise self.damaged(where, f"is {float(values)}, expected a finite number")
+        return float(values) if kind == "number" else values
+
+
+def _activation(layer: _Layer, dtype: np.dtype) -> Any:
+    act = make_activation(layer.activation, layer.w.shape[0], dtype, layer.slope)
+    if isinstance(act, PReLU):
+        act.alpha = np.asarray(layer.alpha, dtype=dtype)
+    return act
+
+
+def _image_spec(text: str) -> ImageSpec | None:
+    """An image spec from its stored JSON, or None when it is not one."""
     try:
-        network = _read_network(f, str(f.attrs["cost"]))
-        pre = f["preprocess"]
-        normalizer = Normalizer(str(pre.attrs["normalize"]), pre["mean"][()], pre["std"][()])
-        names = pre.attrs.get("class_names")
-        input_shape = tuple(int(n) for n in pre.attrs["input_shape"])
-        _check_preprocess(network, normalizer, input_shape, names)
-        history = {key: value[()] for key, value in f["history"].items()} \
-            if "history" in f else {}
-        pixel_max = float(pre.attrs["pixel_max"]) if "pixel_max" in pre.attrs else None
-        config_text = _text(f.attrs.get("config", ""))
-        return Model(
-            network=network, normalizer=normalizer,
-            input_shape=input_shape,
-            class_names=None if names is None else [_text(n) for n in names],
-            pixel_max=pixel_max, config_text=config_text, history=history,
-            created=_text(f.attrs.get("created", "")),
-            image=_image_spec(pre, input_shape, pixel_max, config_text),
-            feature_names=_names(pre, "feature_names"),
-            target_names=_names(pre, "target_names"),
-            target_normalizer=Normalizer(_text(pre.attrs["target_normalize"]),
-                                         pre["target_mean"][()], pre["target_std"][()])
-            if "target_normalize" in pre.attrs else None,
-            split_sizes=json.loads(_text(f.attrs["split_sizes"]))
-            if "split_sizes" in f.attrs else None,
-            fcnn_version=_text(f.attrs.get("fcnn_version", "")),
-        )
-    except (KeyError, OSError, ValueError, TypeError) as error:
-        raise FcnnError(f"{path} is not a complete fcnn model ({error}); retrain it") from None
-
-
-def _image_spec(pre: h5py.Group, input_shape: tuple[int, ...], pixel_max: float | None,
-                config_text: str) -> ImageSpec | None:
-    """The stored picture spec; a model from fcnn 0.2 or before stored none: then image
-    data (it has a pixel_max) were pictures of its input shape, prepared as digits, or as
-    objects for Fashion-MNIST (the pipeline that dataset was made with)."""
-    if "image" in pre.attrs:
-        return ImageSpec.from_json(_text(pre.attrs["image"]))
-    if pixel_max is None:
+        spec = ImageSpec.from_json(text)
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, AttributeError,
+            RecursionError):
         return None
-    fashion = re.search(r"^\s+dataset:\s*fashion-mnist\s*$", config_text, re.MULTILINE)
-    return spec_for_shape(input_shape, "object" if fashion else "digit")
+    ok = spec.pipeline in PIPELINES and spec.fit in FITS and spec.channels in (1, 3) \
+        and min(spec.size) >= 1
+    return spec if ok else None
 
 
-def _names(pre: h5py.Group, key: str) -> list[str] | None:
-    return [_text(n) for n in pre.attrs[key]] if key in pre.attrs else None
+def _one_or_each(count: int, of: str) -> tuple[Callable[[tuple[int, ...]], bool], str]:
+    """A normaliser's mean or std: one value for all, or one per input (output)."""
+    return (lambda s: len(s) <= 1 and math.prod(s) in (1, count),
+            f"() or ({_count(count)},): one value for all {of}s, or one per {of}")
 
 
-def _check_preprocess(net: Network, normalizer: Normalizer, input_shape: tuple[int, ...],
-                      names: Any) -> None:
-    inputs, outputs = net.sizes[0], net.sizes[-1]
-    if int(np.prod(input_shape)) != inputs:
-        raise ValueError(f"input_shape {input_shape} does not fit the {inputs} inputs of layer 1")
-    for name, array in (("mean", normalizer.mean), ("std", normalizer.std)):
-        if np.size(array) not in (1, inputs):
-            raise ValueError(f"preprocess/{name} has {np.size(array)} values for {inputs} inputs")
-    if names is not None and len(names) != outputs and not (len(names) == 2 and outputs == 1):
-        raise ValueError(f"{len(names)} class_names for {outputs} output units")
+def _has(group: h5py.Group, name: str) -> bool:
+    """Whether `group` names `name`, without following a link to elsewhere."""
+    return group.get(name, getlink=True) is not None
 
 
-def _read_network(f: h5py.File, cost: str) -> Network:
-    group = f["layers"]
-    ws, bs, acts = [], [], []
-    for l in range(1, len(group) + 1):
-        dw = group[str(l)]["w"]
-        w, b = _widened(dw[()]), _widened(group[str(l)]["b"][()])
-        name = _text(dw.attrs["activation"])
-        act = make_activation(name, w.shape[0], w.dtype, float(dw.attrs.get("slope", 0.01)))
-        if isinstance(act, PReLU):
-            act.alpha = np.asarray(dw.attrs["alpha"], dtype=w.dtype)
-        ws.append(w)
-        bs.append(b)
-        acts.append(act)
-    if not ws or any(w.shape[1] != p.shape[0] for p, w in zip(ws, ws[1:])) \
-            or any(b.shape != (w.shape[0],) for w, b in zip(ws, bs)):
-        raise ValueError("its layers' shapes do not chain")
-    return Network(ws, bs, acts, make_cost(cost))
+def _what(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    words = {h5py.Group: "a group", h5py.Dataset: "a dataset", h5py.Datatype: "a named type"}
+    return " or ".join(words.get(k, "an object") for k in kinds)
 
 
-def _widened(values: np.ndarray) -> np.ndarray:
-    """float16 weights (a compact model file) compute in float32."""
-    return values.astype(np.float32) if values.dtype == np.float16 else values
+def _dtype_text(dtype: np.dtype) -> str:
+    return "text" if h5py.check_string_dtype(dtype) is not None else dtype.name
+
+
+def _attr_text(shape: tuple[int, ...] | None, dtype: np.dtype) -> str:
+    if shape is None:
+        return "empty"
+    what = "a list of" if shape else "a single"
+    return f"{what} {_dtype_text(dtype)} value{'s' if shape else ''}"
+
+
+def _values(n: int, what: str) -> str:
+    """`1 NaN value`, `3 zero values`."""
+    return f"{n} {what} value{'' if n == 1 else 's'}"
+
+
+def _count(n: int) -> str:
+    """A declared size for a message, never a line of digits."""
+    return str(n) if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 @contextlib.contextmanager
@@ -241,12 +582,25 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
     try:
         f = h5py.File(path, "r")
     except OSError as error:
-        raise FcnnError(f"{path} is damaged or truncated ({error}); retrain it") from None
+        raise FcnnError(f"{path} is damaged or truncated ({_clip(str(error))}); retrain it"
+                        ) from None
     with f:
         try:
             yield f
-        except OSError as error:
-            raise FcnnError(f"{path} is damaged or truncated ({error}); retrain it") from None
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
+            if not isinstance(error, OSError) and not _raised_by_h5py(error):
+                raise  # a bug in fcnn, not a damaged file
+            raise FcnnError(f"{path} is damaged or truncated ({_clip(str(error))}); retrain it"
+                            ) from None
+
+
+def _raised_by_h5py(error: BaseException) -> bool:
+    """Whether HDF5 raised `error` about the file's own structure (h5py turns some of its
+    errors into KeyError or ValueError), rather than fcnn's code."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return trace is not None and "h5py" in Path(trace.tb_frame.f_code.co_filename).parts
 
 
 def _atomic_write(path: Path, write: Any) -> None:

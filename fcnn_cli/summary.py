@@ -11,8 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import yaml
-
+from fcnn_cli.errors import FcnnError
 from fcnn_cli.model import Model
 
 
@@ -101,9 +100,11 @@ def best_epoch(values: Any, monitor: str, min_delta: float = 0.0) -> int | None:
 
 def stored_config(model: Model) -> dict[str, Any]:
     """The model's training config as plain data ({} when it carries none)."""
+    from fcnn_cli.yamlfile import parse
+
     try:
-        loaded = yaml.safe_load(model.config_text) if model.config_text else None
-    except yaml.YAMLError:
+        loaded = parse(model.config_text, "its stored config") if model.config_text else None
+    except FcnnError:  # an unreadable stored config: the card shows what the file holds
         return {}
     return loaded if isinstance(loaded, dict) else {}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import os
 import signal
@@ -28,6 +27,7 @@ from fcnn_cli.model import Model, in_chunks
 from fcnn_cli.nn import Network, make_optimizer, scheduled_lr
 from fcnn_cli.nn.epoch import DivergenceError, EpochStats, RawInputs, count_correct
 from fcnn_cli.nn.fast import EpochRunner
+from fcnn_cli.sanitize import json_text
 from fcnn_cli.store import Checkpoint, load_checkpoint, save_checkpoint, save_model
 
 if TYPE_CHECKING:
@@ -92,29 +92,39 @@ class Outcome:
         return self.model.history
 
 
-def prepare_files(output: Path, log: Path | None, fresh_log: bool) -> None:
-    """Fail before training, not after it, when the model or log cannot be written."""
-    if output.is_dir():
-        raise FcnnError(f"--out {output} is a folder; give a file name such as "
-                        f"{output / 'model.h5'}")
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise FcnnError(f"cannot create the folder for {output}: {error.strerror}") from None
+def prepare_files(output: Path, log: Path | None, fresh_log: bool,
+                  inputs: list[tuple[str, str | Path | None]] | None = None,
+                  resume: Path | None = None, label: str = "--out",
+                  name: str | None = None) -> tuple[Path, Path | None]:
+    """Fail before training, not after it, when the model, its checkpoint or the log
+    cannot be written or would be written over an input (the config, the data,
+    fcnn_cli/outputs.py); return where the model and the log go (`output` may be a folder
+    to hold `name`)."""
+    from fcnn_cli.outputs import make_parents, output_path
+
+    read = [*(inputs or []), ("the checkpoint to resume from", resume)]
+    output = output_path(output, label, read, name=name, example="model.h5")
+    checkpoint = output_path(checkpoint_path(output), "the checkpoint", read[:-1])
+    if log is not None:
+        log = output_path(log, "--log", [*read, ("the model", output),
+                                         ("the checkpoint", checkpoint)], example="log.jsonl")
+    make_parents(output, label)
     if not os.access(output.parent, os.W_OK):
         raise FcnnError(f"cannot write into {output.parent}; choose another --out")
     if log is not None:
+        make_parents(log, "--log")
         try:
             with log.open("w" if fresh_log else "a"):
                 pass
         except OSError as error:
             raise FcnnError(f"cannot write the log {log}: {error.strerror}") from None
+    return output, log
 
 
 def changed_settings(before: str, after: str) -> list[str]:
     """The config keys whose values differ between two resolved configs (YAML texts),
     leaving out those that may change freely on resume (epochs, output)."""
-    import yaml
+    from fcnn_cli.yamlfile import parse
 
     def flat(node: Any, prefix: str = "") -> dict[str, Any]:
         if isinstance(node, dict):
@@ -124,7 +134,8 @@ def changed_settings(before: str, after: str) -> list[str]:
 
     if not before or not after:
         return []
-    old, new = flat(yaml.safe_load(before)), flat(yaml.safe_load(after))
+    old = flat(parse(before, "the checkpoint's stored config"))
+    new = flat(parse(after, "the config"))
     free = {"training.epochs", "output"}
     return [f"{key}: {old.get(key)!r} → {new.get(key)!r}" for key in sorted(old.keys() | new.keys())
             if key not in free and old.get(key) != new.get(key)]
@@ -171,6 +182,11 @@ def training_inputs(splits: Splits, dtype: np.dtype) -> np.ndarray | RawInputs:
 
 
 def build_network(config: Config, n_inputs: int, rng: np.random.Generator) -> Network:
+    from fcnn_cli.config import memory_problem
+
+    problem = memory_problem(config, n_inputs)  # the config's check, now the data tell inputs
+    if problem:
+        raise FcnnError(problem)
     layers = config.model.layers
     return Network.create(
         [n_inputs] + [layer.units for layer in layers], [layer.activation for layer in layers],
@@ -200,6 +216,40 @@ class LoopState:
     best_epoch: int = 0
     stale_epochs: int = 0
     epoch_seconds: float = 0.0      # time already spent on `epoch` before an interruption
+
+
+def loop_state(raw: dict[str, Any], path: Path) -> LoopState:
+    """A checkpoint's loop state, each field checked: a damaged or hand-edited checkpoint
+    is one line, not a crash halfway into training."""
+    def damaged(what: str) -> FcnnError:
+        return FcnnError(f"{path} is damaged: its training state {what}; resume from "
+                         "another checkpoint or train afresh")
+
+    fields = {f.name: f for f in dataclasses.fields(LoopState)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise damaged(f"has unknown entries ({', '.join(map(repr, unknown[:3]))})")
+    for name in ("epoch", "batch", "best_epoch", "stale_epochs"):
+        value = raw.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise damaged(f"{name} is not a whole number ≥ 0")
+    for name in ("best_score", "epoch_seconds"):
+        if not isinstance(raw.get(name, 0.0), (int, float, type(None))):
+            raise damaged(f"{name} is not a number")
+    for name in ("shuffle_state", "dropout_state"):
+        state = raw.get(name)
+        if state is not None:
+            try:
+                np.random.default_rng().bit_generator.state = state
+            except (TypeError, ValueError, KeyError):
+                raise damaged(f"{name} is not a random generator's state") from None
+    try:
+        history = {k: [float(v) for v in raw.get("history", {}).get(k, [])]
+                   for k in HISTORY_KEYS}
+        stats = {str(k): float(v) for k, v in raw.get("stats", {}).items()}
+    except (TypeError, ValueError, AttributeError):
+        raise damaged("history or statistics are not numbers") from None
+    return LoopState(**{**raw, "history": history, "stats": stats})
 
 
 class StopSignals:
@@ -269,7 +319,9 @@ class Trainer:
             "name": config.name, "architecture": self.net.sizes, "train": len(x),
             "val": len(splits.x_val), "test": len(splits.x_test),
             "resumed_at": (state.epoch + 1, state.batch) if resume else None,
-            "pictures": dataset.image.describe() if dataset.image else None,
+            # Only picture files go through the pipeline; IDX/npz pixel arrays are used as is.
+            "pictures": dataset.image.describe()
+            if dataset.image and dataset.picture_files else None,
             "augment": data.augment.spec().describe() if data.augment else None,
         })
         from fcnn_cli.threads import blas_threads, default_threads
@@ -366,8 +418,7 @@ class Trainer:
         self.reporter.epoch_end(row)
         if self.log_file is not None:
             with self.log_file.open("a") as log:
-                log.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
-                                      for k, v in vars(row).items()}) + "\n")
+                log.write(json_text(vars(row)) + "\n")  # NaN, inf: null (valid JSON)
         stopping = self.config.training.early_stopping
         return stopping is not None and state.stale_epochs >= stopping.patience
 
@@ -446,9 +497,7 @@ class Trainer:
                 if f"best/{i}" in ckpt.arrays]
         if best:
             self.best = best
-        raw = ckpt.state
-        history = {k: list(map(float, raw["history"].get(k, []))) for k in HISTORY_KEYS}
-        return LoopState(**{**raw, "history": history})
+        return loop_state(ckpt.state, path)
 
     def _diverged(self, epoch: int, batch: int, snapshot: Any, state: LoopState) -> None:
         state.batch, state.stats = 0, {}

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from fcnn_cli.sanitize import visible
+
 if TYPE_CHECKING:
     from fcnn_cli.metrics import Report
     from fcnn_cli.summary import ModelSummary
@@ -22,12 +24,43 @@ if TYPE_CHECKING:
     from fcnn_cli.tuning.plan import Plan
     from fcnn_cli.tuning.search import SearchOutcome, TrialRow
 
-_out = Console(highlight=False, emoji=False)  # ":name:" in a file name stays text
-_err = Console(stderr=True, highlight=False, emoji=False)
+
+class _SafeConsole(Console):
+    """A Console that shows the control characters of the text it prints as escapes
+    (`\\x1b`): a class or file name holding an escape sequence (clear the screen, set the
+    window title) is shown, never obeyed. Every str and Text passes through `render_str`
+    or `render`, however deep in a table or panel; the styles rich adds are not text, and
+    newlines and tabs lay text out as usual."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(visible(text, keep="\n\t"), **options)
+
+    def render(self, renderable: Any, options: Any = None) -> Any:
+        if isinstance(renderable, Text) and visible(renderable.plain, "\n\t") != \
+                renderable.plain:
+            renderable = _visible_text(renderable)
+        return super().render(renderable, options)
+
+
+def _visible_text(text: Text) -> Text:
+    """`text` with its control characters written as escapes, its styles kept."""
+    shown, start = text.blank_copy(), 0
+    for end, char in enumerate(text.plain):
+        if char not in "\n\t" and visible(char) != char:
+            shown.append_text(text[start:end])
+            shown.append(visible(char))
+            start = end + 1
+    shown.append_text(text[start:])
+    return shown
+
+
+_out = _SafeConsole(highlight=False, emoji=False)  # ":name:" in a file name stays text
+_err = _SafeConsole(stderr=True, highlight=False, emoji=False)
 
 
 def warn(message: str) -> None:
-    _err.print(f"warning: {message}", markup=False, soft_wrap=True)
+    # in a terminal, wrapped between words (the terminal itself would cut through numbers)
+    _err.print(f"warning: {message}", markup=False, soft_wrap=not _err.is_terminal)
 
 
 def _num(value: float, digits: int = 4) -> str:
@@ -40,15 +73,137 @@ def _pct(value: float) -> str:
     return "—" if value is None or math.isnan(value) else f"{100 * value:.2f}%"
 
 
+# --- tables that fit the terminal ---
+# rich squeezes a table wider than the terminal by wrapping its cells anywhere, which splits
+# a number such as 3.442e-11 into "3.442e-1" and "1". So every table is laid out here: a
+# cell wraps only between words, never inside one, and a table too wide loses its borders
+# first, then goes on below in more tables that repeat its first (key) columns.
+
+Cell = str | Text
+
+
+def _soft_wrap() -> bool:
+    """Lines of prose are wrapped between words in a terminal (rather than cut anywhere by
+    the terminal); in a pipe or a log each stays one line, whole for grep."""
+    return not _out.is_terminal
+
+
+def _shown(cell: Cell) -> str:
+    """A cell's text as the terminal will show it (control characters as escapes)."""
+    return visible(str(cell), keep="\n\t")
+
+
+def _longest_word(cell: Cell) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(word) for word in _shown(cell).split()), default=0)
+
+
+def _longest_line(cell: Cell) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(line) for line in _shown(cell).split("\n")), default=0)
+
+
+def _text(cell: Cell) -> Text:
+    return cell if isinstance(cell, Text) else Text(cell)
+
+
+class _Layout:
+    """One table's cells and what each column needs: its natural width (longest line) and
+    the least it can take (longest word, or `fold` for a first column of names)."""
+
+    def __init__(self, header: list[Cell], rows: list[list[Cell]], justify: list[str],
+                 styles: list[str | None], fold: int | None) -> None:
+        self.header, self.rows, self.justify, self.styles = header, rows, justify, styles
+        columns = [[h, *(row[i] for row in rows)] for i, h in enumerate(header)]
+        self.natural = [max(_longest_line(c) for c in column) for column in columns]
+        self.least = [max(_longest_word(c) for c in column) for column in columns]
+        if fold is not None:
+            self.least[0] = min(self.least[0], fold)
+
+    def table(self, columns: list[int], width: int, compact: bool) -> Table | None:
+        """These columns in `width` terminal columns, or None if they cannot fit without
+        breaking a word."""
+        from rich import box
+
+        widths = [self.natural[i] for i in columns]
+        least = [self.least[i] for i in columns]
+        overhead = 2 * len(columns) - 2 if compact else 3 * len(columns) + 1
+        excess = sum(widths) + overhead - width
+        while excess > 0:  # narrow the widest column that can still wrap between its words
+            narrower = [k for k in range(len(widths)) if widths[k] > least[k]]
+            if not narrower:
+                return None
+            widths[max(narrower, key=lambda k: widths[k])] -= 1
+            excess -= 1
+        style: dict[str, Any] = ({"box": box.SIMPLE_HEAD, "show_edge": False,
+                                  "pad_edge": False, "padding": (0, 1, 0, 0)} if compact else {})
+        table = Table(**style)
+        for i, w in zip(columns, widths):
+            table.add_column(_text(self.header[i]), justify=self.justify[i],
+                             width=w, overflow="fold")
+        for row, row_style in zip(self.rows, self.styles):
+            table.add_row(*(_text(row[i]) for i in columns), style=row_style)
+        return table
+
+
+def fitted_tables(header: list[Cell], rows: list[list[Cell]], width: int | None = None,
+                  justify: list[str] | None = None, keys: int = 1,
+                  styles: list[str | None] | None = None, fold: int | None = None
+                  ) -> list[Table]:
+    """A table in `width` columns (the terminal's by default): as it is, else without its
+    borders, else its columns in several tables, each repeating the first `keys` columns.
+    Numbers and other words never break (but a first column of names may fold past `fold`
+    characters); `justify` is per column ("left"/"right"), `styles` per row."""
+    width = width or _out.width
+    layout = _Layout(header, rows, justify or ["left"] * len(header),
+                     styles or [None] * len(rows), fold)
+    every = list(range(len(header)))
+    for compact in (False, True):
+        table = layout.table(every, width, compact)
+        if table is not None:
+            return [table]
+    keys = min(keys, len(header) - 1)
+    tables, rest = [], every[keys:]
+    while rest:
+        take = len(rest)
+        while take > 1 and layout.table(every[:keys] + rest[:take], width, True) is None:
+            take -= 1
+        chosen = every[:keys] + rest[:take]
+        # (None only when one word is wider than the terminal: then it folds, as it must)
+        tables.append(layout.table(chosen, width, True) or layout.table(chosen, 10**6, True))
+        rest = rest[take:]
+    return tables
+
+
+def _print_tables(title: str | None, header: list[Cell], rows: list[list[Cell]],
+                  **layout: Any) -> None:
+    """A title line and the table under it (a table's own title would be cut to the
+    table's width), fitted to the terminal."""
+    if title:
+        _out.print(Text(title, style="bold"), soft_wrap=_soft_wrap())
+    for table in fitted_tables(header, rows, **layout):
+        _out.print(table)
+
+
 EPOCH_HEADER = (f"{'epoch':>9}  {'train loss':>10}  {'train acc':>9}  {'val loss':>9}  "
                 f"{'val acc':>8}  {'lr':>9}  {'seconds':>7}  {'samples/s':>9}")
 
 
-def epoch_line(row: EpochRow) -> str:
+def epoch_line(row: EpochRow, rate: bool = True) -> str:
+    """One epoch's row under EPOCH_HEADER (without its samples/s where `rate` is False)."""
     mark = " *" if row.improved else ""
+    speed = f"  {row.samples_per_s:>9,.0f}" if rate else ""
     return (f"{row.epoch:>4}/{row.epochs:<4}  {_num(row.train_loss):>10}  "
             f"{_pct(row.train_accuracy):>9}  {_num(row.val_loss):>9}  {_pct(row.val_accuracy):>8}"
-            f"  {row.lr:>9.3g}  {row.seconds:>7.2f}  {row.samples_per_s:>9,.0f}{mark}")
+            f"  {row.lr:>9.3g}  {row.seconds:>7.2f}{speed}{mark}")
+
+
+def _with_rate() -> bool:
+    """Whether a terminal is wide enough for the epoch rows' samples/s column (86 columns
+    with the ' *' of an improved epoch); the batch bar shows the speed in any case."""
+    return _out.width >= len(EPOCH_HEADER) + 2
 
 
 def _start_line(summary: dict[str, Any]) -> str:
@@ -73,7 +228,7 @@ class PlainReporter:
 
     def say(self, line: str) -> None:
         try:
-            print(line, file=self.stream, flush=True)
+            print(visible(line), file=self.stream, flush=True)  # a config's name: shown
         except BrokenPipeError:
             # The reader went away (`fcnn train ... | head`): keep training, stop printing.
             os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
@@ -145,7 +300,8 @@ class LiveReporter(PlainReporter):
 
     def start(self, summary: dict[str, Any]) -> None:
         _out.print(_start_line(summary), markup=False)
-        _out.print(EPOCH_HEADER, style="bold", markup=False)
+        header = EPOCH_HEADER if _with_rate() else EPOCH_HEADER.rsplit("  ", 1)[0]
+        _out.print(header, style="bold", markup=False)
         self.epochs = self.progress.add_task("epochs", total=None, rate="")
         self.batches = self.progress.add_task("batches", total=None, rate="")
         self.progress.start()
@@ -165,7 +321,7 @@ class LiveReporter(PlainReporter):
 
     def epoch_end(self, row: EpochRow) -> None:
         self.progress.update(self.epochs, completed=row.epoch)
-        self.progress.console.print(epoch_line(row), markup=False,
+        self.progress.console.print(epoch_line(row, _with_rate()), markup=False,
                                     style="green" if row.improved else None)
 
     def finish(self) -> None:
@@ -183,9 +339,15 @@ def training_summary(outcome: Outcome) -> None:
     epochs = len(h.get("train_loss", []))
     total = float(np.sum(h["seconds"])) if epochs else 0.0
     why = "early stopping" if outcome.stopped_early else "all epochs"
-    _out.print(f"trained {epochs} epoch{'s' * (epochs != 1)} in {total:.1f} s ({why}); "
-               f"best validation at epoch {outcome.best_epoch or '—'}", markup=False)
+    sizes = outcome.model.split_sizes or {}
+    best = ("no validation split" if sizes.get("val") == 0
+            else f"best validation at epoch {outcome.best_epoch or '—'}")
+    _out.print(f"trained {epochs} epoch{'s' * (epochs != 1)} in {total:.1f} s ({why}); {best}",
+               markup=False)
     test = outcome.test
+    if sizes.get("test") == 0:
+        _out.print("no test split (data.test_fraction 0); score new data with: "
+                   f"fcnn eval {outcome.output} --data PATH", markup=False, soft_wrap=True)
     if test is not None and "per_output" in test:
         errors = "; ".join(f"{name}: MAE {_num(m['mae'])}, R² {_num(m['r2'], 3)}"
                            for name, m in test["per_output"].items())
@@ -236,8 +398,12 @@ class TrialsDisplay:
         from fcnn_cli.tuning.study import shown_url
 
         self.budget, self.metric = plan.trials, plan.metric
+        n = plan.earlier  # a study found in the storage is continued: say so, it is no default
+        again = (f"; continuing the study: {n} earlier trial{'s' * (n != 1)} (--study NAME "
+                 "starts a fresh one)") if n else ""
         _out.print(f"study {plan.study} in {shown_url(plan.url)}: {plan.trials} trials, "
-                   f"scored on {plan.metric.replace('_', ' ')}", markup=False, soft_wrap=True)
+                   f"scored on {plan.metric.replace('_', ' ')}{again}", markup=False,
+                   soft_wrap=True)
         if self.live:
             from rich.live import Live
 
@@ -254,12 +420,8 @@ class TrialsDisplay:
         if self.live_view is not None:
             self.live_view.update(self.table(rows))
             return
-        if self.printed is None:  # trials from earlier runs: counted, not listed
+        if self.printed is None:  # trials from earlier runs: counted at start, not listed
             self.printed = {r.number for r in rows if r.state in FINISHED}
-            if self.printed:
-                n = len(self.printed)
-                _out.print(f"continuing the study: {n} earlier trial{'s' * (n != 1)}",
-                           markup=False)
         for row in sorted(rows, key=lambda r: r.number):
             if row.state in FINISHED and row.number not in self.printed:
                 self.printed.add(row.number)
@@ -283,32 +445,33 @@ class TrialsDisplay:
                 f"{self._value(row.value)}{lead}  {row.epochs} epochs  "
                 f"{row.seconds or 0:.1f} s  {params}{note}")
 
-    def table(self, rows: list[TrialRow]) -> Table:
-        from rich import box
+    def table(self, rows: list[TrialRow]) -> Group:
+        """The title line and the trials' table, in as many tables as the terminal needs
+        (each repeating the trial number)."""
+        from rich.console import Group
 
         finished = sum(r.state in FINISHED and r.state != "failed" for r in rows)
         best = self._best(rows)
         title = f"{finished} of {self.budget} trials"
         if best is not None:
             title += f" · best {self._value(best.value)} (trial {best.number})"
-        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         keys = list(dict.fromkeys(k for r in rows for k in r.params))
-        for name in ("trial", "state", *_column_names(keys)):
-            table.add_column(name, no_wrap=True)
-        for name in (self.metric.replace("_", " "), "epochs", "s"):
-            table.add_column(name, justify="right", no_wrap=True)
-        table.add_column("note")
+        header = ["trial", "state", *_column_names(keys), self.metric.replace("_", " "),
+                  "epochs", "s", "note"]
+        justify = ["left"] * (2 + len(keys)) + ["right"] * 3 + ["left"]
         shown = sorted(rows, key=lambda r: r.number)
         older = [r for r in shown[:-self.SHOWN] if r.state not in FINISHED]  # still running
+        cells: list[list[Cell]] = []
+        styles: list[str | None] = []
         for row in older + shown[-self.SHOWN:]:
-            style = "bold green" if best is not None and row.number == best.number else \
-                {"pruned": "dim", "failed": "red", "running": "cyan"}.get(row.state)
+            styles.append("bold green" if best is not None and row.number == best.number else
+                          {"pruned": "dim", "failed": "red", "running": "cyan"}.get(row.state))
             epochs = f"{row.epochs}/{row.planned}" if row.planned else str(row.epochs)
-            table.add_row(str(row.number), row.state,
+            cells.append([str(row.number), row.state,
                           *[_param(row.params[k]) if k in row.params else "" for k in keys],
-                          self._value(row.value), epochs, f"{row.seconds or 0:.1f}", row.note,
-                          style=style)
-        return table
+                          self._value(row.value), epochs, f"{row.seconds or 0:.1f}", row.note])
+        return Group(Text(title), *fitted_tables(header, cells, justify=justify,
+                                                 styles=styles))
 
 
 def tune_summary(outcome: SearchOutcome) -> None:
@@ -327,15 +490,13 @@ def tune_summary(outcome: SearchOutcome) -> None:
         _out.print("no trial has completed yet", markup=False)
         return
     metric = outcome.plan.metric
-    table = Table(title=f"best: trial {best.number}, {metric.replace('val_', 'validation ')} "
-                        f"{_metric_value(metric, best.value)}", title_justify="left")
-    table.add_column("key", no_wrap=True)
-    table.add_column("value")
-    table.add_column("importance", justify="right")
+    rows: list[list[Cell]] = []
     for key, value in best.params.items():
         weight = outcome.importances.get(key)
-        table.add_row(key, _param(value), "—" if weight is None else f"{weight:.2f}")
-    _out.print(table)
+        rows.append([key, _param(value), "—" if weight is None else f"{weight:.2f}"])
+    _print_tables(f"best: trial {best.number}, {metric.replace('val_', 'validation ')} "
+                  f"{_metric_value(metric, best.value)}", ["key", "value", "importance"], rows,
+                  justify=["left", "left", "right"])
     if outcome.best_config is not None:
         _out.print(f"best config written to {outcome.best_config}; train it with: "
                    f"fcnn train {outcome.best_config}", markup=False, soft_wrap=True)
@@ -344,32 +505,26 @@ def tune_summary(outcome: SearchOutcome) -> None:
 def eval_report(report: Report, title: str) -> None:
     if report.per_output is not None:
         _out.print(f"{title}: loss {_num(report.loss)}", markup=False)
-        per_output = Table(title="per output, in the targets' units", title_justify="left")
-        for column in ("output", "MAE", "RMSE", "R²"):
-            per_output.add_column(column, justify="left" if column == "output" else "right")
+        rows: list[list[Cell]] = []
         for name, m in report.per_output.items():
             r2 = "n/a" if m["r2"] is None else _num(m["r2"], 3)
-            per_output.add_row(Text(name), _num(m["mae"]), _num(m["rmse"]), r2)
-        _out.print(per_output)
+            rows.append([Text(name), _num(m["mae"]), _num(m["rmse"]), r2])
+        _print_tables("per output, in the targets' units", ["output", "MAE", "RMSE", "R²"],
+                      rows, justify=["left", "right", "right", "right"])
         return
     _out.print(f"{title}: accuracy {_pct(report.accuracy)}, loss {_num(report.loss)}",
                markup=False)
-    per_class = Table(title="per class", title_justify="left")
-    for column in ("class", "precision", "recall", "F1", "support"):
-        per_class.add_column(column, justify="left" if column == "class" else "right")
-    for name, m in report.per_class().items():
-        per_class.add_row(Text(name), _num(m["precision"], 3), _num(m["recall"], 3),
-                          _num(m["f1"], 3), f"{m['support']:,}")
-    _out.print(per_class)
-    confusion = Table(title="confusion matrix (rows: true class, columns: predicted)",
-                      title_justify="left")
-    confusion.add_column("true \\ pred")
-    for name in report.class_names:
-        confusion.add_column(Text(name), justify="right")
-    for i, name in enumerate(report.class_names):
-        confusion.add_row(Text(name), *(f"[bold]{v}[/bold]" if i == j else (str(v) if v else "·")
-                                  for j, v in enumerate(report.confusion[i])))
-    _out.print(confusion)
+    rows = [[Text(name), _num(m["precision"], 3), _num(m["recall"], 3), _num(m["f1"], 3),
+             f"{m['support']:,}"] for name, m in report.per_class().items()]
+    _print_tables("per class", ["class", "precision", "recall", "F1", "support"], rows,
+                  justify=["left"] + ["right"] * 4)
+    rows = [[Text(name), *(Text(str(v), style="bold") if i == j else (str(v) if v else "·")
+                           for j, v in enumerate(report.confusion[i]))]
+            for i, name in enumerate(report.class_names)]
+    # many classes do not fit across: the columns then go on below, by true class
+    _print_tables("confusion matrix (rows: true class, columns: predicted)",
+                  ["true \\ pred", *(Text(name) for name in report.class_names)], rows,
+                  justify=["left"] + ["right"] * len(report.class_names))
 
 
 class PredictionOutput:
@@ -379,14 +534,15 @@ class PredictionOutput:
 
     def __init__(self, columns: list[str], numbers: bool = False, table_rows: int = 100
                  ) -> None:
-        self.columns = columns
+        self.columns = [visible(column) for column in columns]
         self.numbers = numbers  # every column but the first holds a number: align right
         self.table_rows = table_rows
         self.rows: list[list[str]] = []
         self.widths: list[int] = []  # of each column, once streaming
 
     def add(self, cells: list[str]) -> None:
-        self.rows.append(cells)
+        # file and class names one line each, escapes shown (also on the plain lines)
+        self.rows.append([visible(cell) for cell in cells])
         if not self.widths:
             if len(self.rows) <= self.table_rows:
                 return
@@ -400,15 +556,16 @@ class PredictionOutput:
     def close(self) -> None:
         if self.widths:
             return
-        table = Table(show_lines=False)
-        # the inputs' names stay whole up to 40 characters; the other columns wrap first
-        names = min(40, max((len(row[0]) for row in self.rows), default=5))
-        for i, column in enumerate(self.columns):
-            table.add_column(Text(column), overflow="fold", min_width=names if i == 0 else None,
-                             justify="right" if self.numbers and i else "left")
-        for row in self.rows:
-            table.add_row(*(Text(cell) for cell in row))
-        _out.print(table)
+        rows = self.rows
+        across = sum(max(len(c) for c in [name, *(r[i] for r in rows)])
+                     for i, name in enumerate(self.columns)) + 3 * len(self.columns) + 1
+        if not self.numbers and across > _out.width:
+            # "7 0.981  9 0.012": one class and its probability a line, never torn apart
+            rows = [[*row[:-1], row[-1].replace("  ", "\n")] for row in rows]
+        justify = ["right" if self.numbers and i else "left" for i in range(len(self.columns))]
+        # the inputs' names stay whole up to 40 characters; numbers never break
+        for table in fitted_tables(self.columns, rows, justify=justify, fold=40):
+            _out.print(table)
 
     def _line(self, cells: list[str]) -> None:
         print("  ".join(f"{cell:>{width}}" if self.numbers and i else f"{cell:<{width}}"
@@ -459,9 +616,12 @@ def name_table(kind: str, rows: list[tuple[str, str]]) -> None:
 
 def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees") -> None:
     """Draw a picture in the terminal, two pixel rows per character (▀: top fg, bottom bg):
-    a 2-D array in gray, an (H, W, 3) array in colour; titled `name — what (size)`."""
+    a 2-D array in gray, an (H, W, 3) array in colour; titled `name — what (size)`.
+    Without colour (a pipe, NO_COLOR) each character is a shade of a gray ramp instead,
+    and a picture wider than the terminal is drawn smaller."""
     colour = pixels.ndim == 3
-    grid = pixels / max(float(pixels.max()), 1e-9)
+    drawn = _to_width(pixels, _out.width)
+    grid = drawn / max(float(drawn.max()), 1e-9)
     levels = np.clip(grid * 255, 0, 255).astype(int)  # (a negative value is no colour)
     if not colour:
         levels = levels[..., None].repeat(3, axis=2)  # gray: the same level in R, G and B
@@ -469,13 +629,38 @@ def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees
         levels = np.concatenate([levels, np.zeros((1, *levels.shape[1:]), dtype=int)])
     lines = []
     for top, bottom in zip(levels[0::2].tolist(), levels[1::2].tolist()):
+        if _out.no_color or _out.color_system is None:
+            lines.append(_shades(top, bottom))
+            continue
         lines.append("".join(f"[rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})]▀[/]"
                              for t, b in zip(top, bottom)))
     kind = " RGB" if colour else ""
     _out.print(f"{name} — {what} ({pixels.shape[0]}×{pixels.shape[1]}{kind}):",
-               markup=False, soft_wrap=True)
-    for line in lines:  # soft_wrap: a picture wider than the console is not folded
+               markup=False, soft_wrap=_soft_wrap())
+    for line in lines:  # soft_wrap: a picture never folds (and is no wider than the console)
         _out.print(line, soft_wrap=True)
+
+
+# Without colour a half block is the same character everywhere: shades of ink instead.
+SHADES = " .:-=+*#%@"
+
+
+def _shades(top: list[list[int]], bottom: list[list[int]]) -> str:
+    """One line of a picture without colour: each character the mean brightness of its
+    two pixels (0..255 per channel), as a shade from SHADES."""
+    means = (np.asarray(top).mean(axis=1) + np.asarray(bottom).mean(axis=1)) / (2 * 255)
+    steps = np.rint(means * (len(SHADES) - 1)).astype(int)
+    return "".join(SHADES[i] for i in steps)
+
+
+def _to_width(pixels: np.ndarray, width: int) -> np.ndarray:
+    """A picture at most `width` pixels wide (a pixel is a terminal column), area-averaged."""
+    height, wide = pixels.shape[:2]
+    if wide <= width:
+        return pixels
+    from fcnn_cli.data.images import thumbnail
+
+    return thumbnail(pixels, max(1, width * max(height, wide) // wide))
 
 
 def model_info(summary: ModelSummary) -> None:
@@ -493,7 +678,7 @@ def model_info(summary: ModelSummary) -> None:
                       f"{layer.dropout:g}" if layer.dropout else "", f"{layer.parameters:,}")
     _out.print(table)
     for line in _training_lines(s):
-        _out.print(line, markup=False, soft_wrap=True)
+        _out.print(line, markup=False, soft_wrap=_soft_wrap())
 
 
 def _training_lines(s: ModelSummary) -> list[str]:
@@ -515,18 +700,23 @@ def _training_lines(s: ModelSummary) -> list[str]:
         return lines + ["no training history: the curves are not known"]
     lines.append("learning curves (epoch 1 on the left; each bar scaled lowest to highest)")
     history = s.history
+    # 27 columns of label and first value before the bars, up to 10 for the last value after
+    width = max(10, min(60, _out.width - 38))
     for key, label in (("train_loss", "train loss"), ("val_loss", "val loss"),
                        ("train_accuracy", "train accuracy"), ("val_accuracy", "val accuracy"),
                        ("lr", "learning rate")):
         values = list(history.get(key, []))
-        bars, _, _ = sparkline(values)
+        bars, _, _ = sparkline(values, width)
         if bars:  # the first epoch's value on the left, the last one's on the right
             pct = "accuracy" in key
             lines.append(f"  {label:<15}{_value(values[0], pct):>9} {bars} "
                          f"{_value(values[-1], pct)}")
             if key == s.monitor and s.best_epoch:
-                lines.append(" " * 27 + " " * column_of(s.best_epoch, s.epochs) +
-                             f"↑ best, epoch {s.best_epoch}")
+                at = 27 + column_of(s.best_epoch, s.epochs, width)
+                mark = f"best, epoch {s.best_epoch}"
+                # the words on the arrow's left where the right would run off the terminal
+                lines.append(" " * at + f"↑ {mark}" if at + len(mark) + 2 <= _out.width
+                             else " " * (at - len(mark) - 1) + f"{mark} ↑")
     return lines
 
 
@@ -546,17 +736,39 @@ def _value(value: float, percent: bool) -> str:
 
 def show_augmented(pictures: np.ndarray) -> None:
     """`api.augmented`'s (rows, copies, H, W[, C]) pictures as one drawing, a dark line
-    between neighbours."""
+    between neighbours: each picture then its copies, drawn smaller to fit the terminal or,
+    where that would leave them too small to read, a few to a line (a wider gap then
+    separates one picture's lines from the next one's)."""
     rows, copies, h, w = pictures.shape[:4]
     gap = max(1, h // 14)
-    sheet = np.full(((h + gap) * rows - gap, (w + gap) * copies - gap, *pictures.shape[4:]),
+    per_line, size = _sheet_layout(copies, w, gap, _out.width)
+    if size < w:
+        from fcnn_cli.data.images import thumbnail
+
+        longest = max(1, size * max(h, w) // w)
+        pictures = np.stack([np.stack([thumbnail(p, longest) for p in row])
+                             for row in pictures.astype(np.float32)])
+        h, w = pictures.shape[2:4]
+    lines = -(-copies // per_line)  # of pictures, for each picture and its copies
+    group = lines * (h + gap) + (2 * gap if lines > 1 else 0)
+    sheet = np.full((group * rows - gap, (w + gap) * per_line - gap, *pictures.shape[4:]),
                     pictures.max() * 0.15)
     for r in range(rows):
         for c in range(copies):
-            sheet[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = \
-                pictures[r, c]
+            top, left = r * group + (c // per_line) * (h + gap), (c % per_line) * (w + gap)
+            sheet[top:top + h, left:left + w] = pictures[r, c]
     show_image("training pictures", sheet,
                f"as they are (left) and {copies - 1} deformed copies as data.augment draws them")
+
+
+def _sheet_layout(copies: int, width: int, gap: int, columns: int) -> tuple[int, int]:
+    """How many pictures go on one line of the drawing, and how wide each is drawn: all of
+    them, shrunk to fit `columns` down to two thirds of their `width`; else fewer."""
+    for per_line in range(copies, 0, -1):
+        size = min(width, (columns - (per_line - 1) * gap) // per_line)
+        if size >= width * 2 // 3 or per_line == 1:
+            return per_line, max(size, 1)
+    return 1, width
 
 
 # --- forward-trace tables ---
@@ -576,24 +788,32 @@ if TYPE_CHECKING:
 def _say(*parts: Any) -> None:
     # markup=False (and Text cells): a trace file's notes or a class name such as "[cat]"
     # would otherwise be read as rich tags.
-    _out.print(*parts, markup=False, soft_wrap=True)
+    _out.print(*parts, markup=False, soft_wrap=_soft_wrap())
+
+
+def _heading(title: str) -> None:
+    """A rule with the title in it, or (where the title would be cut to fit) over it."""
+    from rich.cells import cell_len
+
+    if cell_len(title) + 4 <= _out.width:
+        _out.rule(Text(title))
+    else:
+        _out.rule()
+        _say(Text(title, style="bold"))
 
 
 def _trace_table(title: str, header: list[str], rows: list[list[str]],
-                 text: bool = False) -> Group:
+                 text: bool = False, width: int | None = None) -> Group:
     """A table under a bold title line (a table's own title would be cut to its width);
-    numbers align right, a first column of labels (or every column, with `text`) left."""
+    numbers align right, a first column of labels (or every column, with `text`) left.
+    Too wide for `width`, it goes on in more tables that repeat the example n and unit j."""
     from rich.console import Group
     from rich.text import Text
 
-    table = Table()
-    for i, name in enumerate(header):
-        # fold, never "…": a narrow terminal may wrap a number but must not hide its digits
-        table.add_column(Text(name), justify="left" if i == 0 or text else "right",
-                         overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    return Group(*([Text(title, style="bold")] if title else []), table)
+    justify = ["left" if i == 0 or text else "right" for i in range(len(header))]
+    keys = 2 if header[:2] == ["n", "j"] else 1
+    tables = fitted_tables(header, rows, width, justify, keys)
+    return Group(*([Text(title, style="bold")] if title else []), *tables)
 
 
 def print_example_list(examples: list[tuple[str, str]]) -> None:
@@ -618,14 +838,14 @@ def print_trace(result: TraceResult) -> None:
     from fcnn_cli.trace.tables import inputs_table, layer_tables
 
     arch = "-".join(map(str, result.architecture))
-    _out.rule(Text(f"Forward trace: {arch} network · {result.cost_name} cost · "
-                   f"η = {fmt(result.lr)}"))
+    _heading(f"Forward trace: {arch} network · {result.cost_name} cost · η = {fmt(result.lr)}")
     for line in ([result.description] if result.description else []) + result.header:
         _say(line)
     n = result.n
     _say(_trace_table(*inputs_table(result)))
     for layer in result.layers:
-        tables = [_trace_table(*table) for table in layer_tables(result, layer)]
+        inside = _out.width - 4  # the panel's border and padding
+        tables = [_trace_table(*table, width=inside) for table in layer_tables(result, layer)]
         _say(Panel(Group(*tables), expand=False, title=Text(
             f"layer {layer.l}: {layer.activation}, {plural(layer.units, 'unit')} "
             f"(w{sup(layer.l)} is {layer.units}×{layer.inputs})")))
@@ -676,7 +896,7 @@ def print_trace_example(example: SoftmaxExample | GateExample | ArchitectureExam
         body = [_trace_table("", ["weights", "shape", "rows = neurons of layer l",
                                   "columns = neurons of layer l−1"], rows, text=True),
                 architecture_reasoning(example)]
-    _out.rule(title)
+    _heading(title)
     if example.description:
         _say(example.description)
     for part in body:

@@ -137,7 +137,7 @@ def test_eval_on_a_csv_with_reordered_columns_uses_the_label_column(
     result = runner.invoke(app, ["eval", str(model_path), "--data", str(other), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["n"] == 20 and report["accuracy"] >= 0.85  # test_fraction 0.2 of 100 rows
+    assert report["n"] == 100 and report["accuracy"] >= 0.85  # new data: scored whole
 
 
 def test_training_reads_only_the_configured_feature_columns(tmp_path: Path) -> None:

@@ -61,12 +61,26 @@ def test_regression_report_has_predicted_vs_true_and_no_confusion(
 
 def test_missing_data_keeps_card_and_curves_and_names_left_out_sections(
         digits_model: Path, tmp_path: Path) -> None:
-    out = api.report(digits_model, data="no/such/folder", out=tmp_path / "r.html")
+    """The model's own data are gone (its config names a folder that is not there)."""
+    model = api.load_model(digits_model)
+    model.config_text = model.config_text.replace(
+        "dataset: digits\n  path: null", f"dataset: null\n  path: {tmp_path / 'gone'}")
+    model.save(tmp_path / "moved.h5")
+    warnings: list[str] = []
+    out = api.report(tmp_path / "moved.h5", out=tmp_path / "r.html", warn=warnings.append)
     page = out.read_text(encoding="utf-8")
     assert _section_ids(page) == ["card", "curves", "weights"]  # weights need no data
     notices = [line for line in page.splitlines() if "Left out:" in line]
     assert len(notices) == 1
-    assert "evaluation, mistakes" in notices[0] and "no/such/folder" in notices[0]
+    assert "evaluation, mistakes" in notices[0] and "gone" in notices[0]
+    assert len(warnings) == 1 and "gone" in warnings[0]
+
+
+def test_data_given_that_cannot_be_read_is_an_error(digits_model: Path,
+                                                    tmp_path: Path) -> None:
+    with pytest.raises(api.FcnnError, match="no/such/folder"):
+        api.report(digits_model, data="no/such/folder", out=tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_model_without_history_gets_no_curves_section(digits_model: Path,
@@ -82,7 +96,7 @@ def test_model_without_history_gets_no_curves_section(digits_model: Path,
 def test_default_output_is_beside_the_model(digits_model: Path, tmp_path: Path) -> None:
     model = tmp_path / "beside.h5"
     model.write_bytes(digits_model.read_bytes())
-    assert api.report(model, data="no/such/folder") == tmp_path / "beside.report.html"
+    assert api.report(model) == tmp_path / "beside.report.html"
     assert (tmp_path / "beside.report.html").is_file()
 
 

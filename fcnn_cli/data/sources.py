@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from fcnn_cli.errors import FcnnError, did_you_mean
 from . import IMAGE_SUFFIXES
 from .idx import read_idx
 from .image_spec import ImageSpec, spec_for_shape
+
+if TYPE_CHECKING:
+    from .table import RowNames
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
@@ -51,6 +55,10 @@ class Dataset:
     target_names: list[str] | None = None   # regression: one name per target column
     image: ImageSpec | None = None          # how a picture file becomes one input
     skipped: list[str] = field(default_factory=list)  # unreadable files left out, and why
+    picture_files: bool = False  # read from picture files through `image` (not pixel arrays)
+    # How a CSV names its rows (row numbers, an id column), so that a report can point
+    # at the rows themselves; None for other data.
+    row_names: RowNames | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ IDX_SOURCES: dict[str, IdxSource] = {
             "https://storage.googleapis.com/cvdf-datasets/mnist/",
             "http://yann.lecun.com/exdb/mnist/",
         ),
-        sha256={  # as published beside the shared copy (../shared/data/mnist/README.md)
+        sha256={  # the published SHA-256 of each decompressed file
             "train-images-idx3-ubyte":
                 "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
             "train-labels-idx1-ubyte":
@@ -170,7 +178,7 @@ def candidate_folders(name: str) -> list[Path]:
         folders.append(Path(os.environ["FCNN_DATA_DIR"]).expanduser() / name)
     if (_REPO_ROOT / "pyproject.toml").is_file():  # running from a checkout
         folders.append(_REPO_ROOT / "data" / name)
-        # A team's one shared copy of the datasets, kept beside their clones.
+        # One copy of the datasets beside the checkout, for several clones to share.
         folders.append(_REPO_ROOT.parent / "shared" / "data" / name)
     folders.append(cache_dir() / name)
     folders.extend(Path(folder) for folder in IDX_SOURCES[name].system_dirs)
@@ -193,11 +201,14 @@ def find_idx_folder(name: str) -> Path:
     try:
         download(name, target)
     except OSError as error:
+        # Self-contained: an installed user has no data/README.md to look at.
         places = ", ".join(f"{folder}/" for folder in folders)
         files = ", ".join(f"{stem}.gz" for stem in IDX_FILES.values())
-        raise FcnnError(f"{name} not found and the download failed ({error}): put {files} "
-                        f"into one of {places} (or set FCNN_DATA_DIR; see data/README.md)"
-                        ) from None
+        raise FcnnError(
+            f"{name} not found and the download failed ({error}): fetch its four files "
+            f"{files} (e.g. from {IDX_SOURCES[name].mirrors[0]}) and put them, gzipped or "
+            f"not, into {folders[0]}/, or into DIR/{name}/ of your choice and set "
+            f"FCNN_DATA_DIR=DIR; searched: {places}") from None
     return target
 
 
@@ -341,9 +352,12 @@ def _load_npz(path: Path, name: str | None, task: str) -> Dataset:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ("x", "y") if key not in archive.files]
             if missing:
+                found = ", ".join(archive.files[:8]) + (", …" if len(archive.files) > 8 else "")
                 raise FcnnError(f"{path}: missing array {' and '.join(missing)} (found: "
-                                f"{', '.join(archive.files) or 'none'}); save it with "
+                                f"{found[:200] or 'none'}); save it with "
                                 "np.savez(path, x=inputs, y=labels)")
+            keys = ["x", "y", *(["class_names"] if "class_names" in archive.files else [])]
+            _check_npz_headers(archive, keys, path)
             x, y = archive["x"], archive["y"]
             given_names = archive["class_names"] if "class_names" in archive.files else None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -369,6 +383,24 @@ def _load_npz(path: Path, name: str | None, task: str) -> Dataset:
         (["y"] if y.shape[1] == 1 else [f"y{j}" for j in range(y.shape[1])])
     return Dataset(name or path.stem, x, y, None, None, class_names, tuple(x.shape[1:]),
                    pixel_max, target_names=targets)
+
+
+def _check_npz_headers(archive: np.lib.npyio.NpzFile, keys: list[str], path: Path) -> None:
+    """Refuse, before any is read, an array of the .npz over the memory budget or larger
+    than its member of the archive, and arrays that together are over the budget (x counted
+    again as the float32 copy training makes of it, unless it is uint8 pixels)."""
+    from fcnn_cli.limits import check_npy, check_total, nbytes
+
+    total = 0
+    for key in keys:
+        member = key if key in archive.zip.namelist() else f"{key}.npy"
+        with archive.zip.open(member) as stream:
+            shape, dtype = check_npy(stream, f"{path}: array {key}",
+                                     archive.zip.getinfo(member).file_size)
+        total += nbytes(shape, dtype.itemsize)
+        if key == "x" and dtype != np.uint8:
+            total += nbytes(shape, 4)
+    check_total(f"the arrays of {path}", total)
 
 
 def _labels_from_array(y: np.ndarray, given_names: np.ndarray | None,
@@ -400,7 +432,7 @@ def _labels_from_array(y: np.ndarray, given_names: np.ndarray | None,
 
 def _load_csv(path: Path, name: str | None, label_columns: list[str],
               feature_columns: list[str] | None, task: str) -> Dataset:
-    from .table import read_table
+    from .table import RowNames, read_table
 
     table = read_table(path)
     # (for eval the label column is the model's own, so the hint names the setting only)
@@ -413,15 +445,42 @@ def _load_csv(path: Path, name: str | None, label_columns: list[str],
         both = sorted(set(features) & set(label_columns))[0]
         raise FcnnError(f"{path}: column '{both}' is both a feature and a label; "
                         "remove it from data.feature_columns")
-    x = table.numbers(features)
-    if task == "regression" or len(label_columns) > 1:
-        y, class_names = table.numbers(label_columns), None
+    numeric = task == "regression" or len(label_columns) > 1
+    read = table.read([*features, *label_columns] if numeric else features,
+                      [] if numeric else label_columns,
+                      fix=lambda column: _not_a_number(column, label_columns))
+    x = read.numbers[:, :len(features)]
+    if numeric:
+        y, class_names = read.numbers[:, len(features):], None
     else:
-        y, class_names = _labels_from_text(table.text(label_columns[0]), table.lines, path,
+        y, class_names = _labels_from_text(read.text[label_columns[0]], read.lines, path,
                                            label_columns[0], task)
+    names = RowNames(path, read.lines, _id_column(table.names, features, label_columns))
     return Dataset(name or path.stem, x, y, None, None, class_names, (x.shape[1],), None,
                    feature_names=features,
-                   target_names=list(label_columns) if class_names is None else None)
+                   target_names=list(label_columns) if class_names is None else None,
+                   row_names=names)
+
+
+def _id_column(names: list[str], features: list[str], labels: list[str]) -> str | None:
+    """The column left out of features and labels that names the rows: the first one
+    named like an id, else the first one left out (kept only when its values differ)."""
+    from .table import looks_like_id
+
+    used = set(features) | set(labels)
+    unused = [name for name in names if name not in used]
+    return next((name for name in unused if looks_like_id(name)),
+                unused[0] if unused else None)
+
+
+def _not_a_number(column: str, labels: list[str]) -> str:
+    """What a text cell in a column that must hold numbers means, and the way out."""
+    if column in labels:
+        return "regression targets must be numbers"
+    import shlex
+
+    return (f"features must be numeric; leave it out with data.feature_columns, "
+            f"or fcnn init --drop {shlex.quote(column)}")
 
 
 _INTEGER = re.compile(r"[0-9]+")
@@ -480,7 +539,7 @@ def _load_image_folder(root: Path, name: str | None, image: ImageSpec, skip_unre
             raise FcnnError(f"{root}: none of the {len(files)} images could be read "
                             f"(the first: {skipped[0]})")
     return Dataset(name or root.name, x, labels, None, None, class_names, image.shape, 255.0,
-                   image=image, skipped=skipped)
+                   image=image, skipped=skipped, picture_files=True)
 
 
 def _image_files(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:

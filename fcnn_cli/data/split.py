@@ -36,7 +36,9 @@ class Normalizer:
 
     def __call__(self, x_raw: np.ndarray) -> np.ndarray:
         """Normalise a batch of raw examples (N, *input_shape) into a new (N, I) float32 array."""
-        out = np.asarray(x_raw).reshape(len(x_raw), -1).astype(np.float32)  # always a copy
+        x = np.asarray(x_raw)
+        width = int(np.prod(x.shape[1:], dtype=np.int64))  # not -1: an empty split has 0 rows
+        out = x.reshape(len(x), width).astype(np.float32)  # always a copy
         out -= self.mean
         out /= self.std
         return out
@@ -123,18 +125,7 @@ def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: in
     target_normalize: "standardize" scales regression targets to zero mean and unit
     variance on the training part (kept in `target_normalizer`); "none" leaves them.
     """
-    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 <= value < 1.0:
-            raise FcnnError(f"data.{key} is {value}; it must be at least 0 and less than 1")
-    rng = np.random.default_rng(seed)
-    classes = ds.y_train if ds.class_names is not None else None
-    rest = np.arange(len(ds.x_train))
-    if ds.x_test is None:
-        rest, test_rows = _hold_out(rest, classes, test_fraction, rng)
-    train_rows, val_rows = _hold_out(rest, classes, val_fraction, rng)
-    if len(train_rows) == 0:
-        raise FcnnError(f"no training examples left: {len(ds.x_train)} examples, val_fraction "
-                        f"{val_fraction}, test_fraction {test_fraction}; lower the fractions")
+    train_rows, val_rows, test_rows = split_indices(ds, val_fraction, test_fraction, seed)
     every_row = len(train_rows) == len(ds.x_train)
     train_sel = None if every_row else train_rows  # no gather when train is everything
     normalizer = Normalizer.fit(normalize, ds.x_train, ds.pixel_max, train_sel)
@@ -162,6 +153,27 @@ def make_splits(ds: Dataset, val_fraction: float, test_fraction: float, seed: in
             scale(y) for y in (splits.y_train, splits.y_val, splits.y_test))
         splits.target_normalizer = scale
     return splits
+
+
+def split_indices(ds: Dataset, val_fraction: float, test_fraction: float, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of `ds.x_train` in the train, validation and test parts, as `make_splits`
+    chooses them (test: no rows when the dataset has its official test split). Any part
+    but train may be empty."""
+    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 <= value < 1.0:
+            raise FcnnError(f"data.{key} is {value}; it must be at least 0 and less than 1")
+    rng = np.random.default_rng(seed)
+    classes = ds.y_train if ds.class_names is not None else None
+    rest = np.arange(len(ds.x_train))
+    test_rows = rest[:0]
+    if ds.x_test is None:
+        rest, test_rows = _hold_out(rest, classes, test_fraction, rng)
+    train_rows, val_rows = _hold_out(rest, classes, val_fraction, rng)
+    if len(train_rows) == 0:
+        raise FcnnError(f"no training examples left: {len(ds.x_train)} examples, val_fraction "
+                        f"{val_fraction}, test_fraction {test_fraction}; lower the fractions")
+    return train_rows, val_rows, test_rows
 
 
 def is_raw_pixels(x: np.ndarray) -> bool:

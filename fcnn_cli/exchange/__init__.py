@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.model import Model
+
+if TYPE_CHECKING:
+    from fcnn_cli.exchange.input_options import InputOptions
 
 FORMATS = (".onnx", ".keras")
 
@@ -28,8 +31,10 @@ def export(model: Model, out: str | Path) -> Path:
     if suffix not in FORMATS:
         raise FcnnError(f"cannot export to {out}: give a file ending in "
                         f"{' or '.join(FORMATS)} (ONNX, or a Keras 3 archive)")
-    if out.is_dir():
-        raise FcnnError(f"{out} is a folder; give a file name such as {out / ('model' + suffix)}")
+    from fcnn_cli.outputs import output_path
+
+    out = output_path(out, "OUT", {"the model": model.source or None},
+                      example="model" + suffix)
     try:
         with replaced(out) as temporary:
             if suffix == ".onnx":
@@ -45,21 +50,25 @@ def export(model: Model, out: str | Path) -> Path:
     return out
 
 
-def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False) -> Model:
+def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False,
+                options: InputOptions | None = None) -> Model:
     """Read the MLP in the ONNX file `source`, save it as an fcnn model at `out`, return it.
 
     `add_softmax`: the graph ends in logits (a Linear layer, as PyTorch classifiers trained
-    with CrossEntropyLoss do): make the last layer softmax, a classifier."""
+    with CrossEntropyLoss do): make the last layer softmax, a classifier. `options`: what a
+    graph from another tool does not say about its inputs (`input_options.parse`). The
+    file is checked whole before anything is written; a refused file writes nothing."""
+    from fcnn_cli.outputs import output_path
+
     source, out = Path(source), Path(out)
     if out.suffix.lower() != ".h5":
         raise FcnnError(f"{out}: fcnn models are HDF5 files; give a name ending in .h5")
     if not source.is_file():
         raise FcnnError(f"{source}: no such file; give an .onnx file")
-    if out.is_dir():
-        raise FcnnError(f"{out} is a folder; give a file name such as {out / 'model.h5'}")
+    out = output_path(out, "OUT", {"the ONNX file": source}, example="model.h5")
     from fcnn_cli.exchange.onnx_in import model_from_onnx
 
-    model = model_from_onnx(source, add_softmax=add_softmax)
+    model = model_from_onnx(source, add_softmax=add_softmax, options=options)
     model.save(out)
     return model
 
@@ -85,8 +94,17 @@ def description(model: Model) -> dict[str, Any]:
         "target_names": model.target_names,
         "target_normalize": model.target_normalizer.kind if model.target_normalizer else None,
         "split_sizes": model.split_sizes,
+        "history": _history(model.history) or None,
         "fcnn_version": model.fcnn_version or __version__,
         "created": model.created or None,
         "config": model.config_text or None,
     }
     return {key: value for key, value in facts.items() if value is not None}
+
+
+def _history(history: dict[str, Any]) -> dict[str, list[float | None]]:
+    """The per-epoch curves as JSON lists; NaN and infinity (not JSON) as null."""
+    import math
+
+    return {key: [v if math.isfinite(v) else None for v in map(float, values)]
+            for key, values in history.items() if getattr(values, "ndim", 1) == 1}

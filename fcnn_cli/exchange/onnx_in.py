@@ -24,8 +24,15 @@ model whose `predict` returns the network's raw outputs. PyTorch classifiers usu
 in logits (a Linear layer, trained with CrossEntropyLoss): `add_softmax=True` appends
 softmax to such a linear output and makes a classifier. The cost is log-likelihood with a
 softmax output and quadratic otherwise, unless the metadata names one. fcnn's metadata
-(config, input shape, image spec, feature/target names...) is restored when present, so
-`fcnn export` then `fcnn import` gives the same model, weights bit for bit.
+(config, input shape, image spec, pixel_max, class/feature/target names, history) is
+restored when present, so `fcnn export` then `fcnn import` gives the same model, weights
+bit for bit, its preprocessing moved from the graph back into the model (applied once).
+Another tool's graph says nothing about its inputs: `input_options` turns `fcnn import`'s
+options (--image, --input-shape, --scale, --mean/--std, --classes) into the model's.
+
+Before any of this, the file is checked (`onnx_checks`: declared sizes against the memory
+budget, stored sizes, number types, `onnx.checker`), so a damaged or hostile file is one
+line, and the written model is one that predicts.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fcnn_cli.data.image_spec import ImageSpec
-from fcnn_cli.data.split import Normalizer
+from fcnn_cli.data.split import NORMALIZATIONS, Normalizer
 from fcnn_cli.errors import FcnnError
+from fcnn_cli.exchange import onnx_checks
 from fcnn_cli.model import Model
 from fcnn_cli.nn import Network
 from fcnn_cli.nn.activations import Activation, LeakyReLU, PReLU, make_activation
@@ -49,6 +57,8 @@ from fcnn_cli.nn.costs import make_cost
 
 if TYPE_CHECKING:
     import onnx
+
+    from fcnn_cli.exchange.input_options import InputOptions
 
 SUPPORTED = "fcnn imports chains of Gemm/MatMul+Add and activations"
 _ELEMENTWISE = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
@@ -90,9 +100,12 @@ class Parsed:
     target_mean: np.ndarray | None = None
 
 
-def model_from_onnx(path: Path, add_softmax: bool = False) -> Model:
+def model_from_onnx(path: Path, add_softmax: bool = False,
+                    options: InputOptions | None = None) -> Model:
     """Read the MLP in the ONNX file at `path` (nothing is written). `add_softmax`: append
-    softmax to a linear output layer (logits) and make a classifier."""
+    softmax to a linear output layer (logits) and make a classifier; `options`: what a
+    graph from another tool does not say about its inputs (picture pipeline, shape,
+    scale, class names). The file is checked (`onnx_checks`) before any weight is read."""
     try:
         import onnx
     except ImportError:
@@ -100,9 +113,37 @@ def model_from_onnx(path: Path, add_softmax: bool = False) -> Model:
                         "pip install 'fcnn[export]'") from None
     path = Path(path)
     proto = _load(onnx, path)
+    onnx_checks.check_model(proto, path)
     chain = _Chain(proto, path)
     parsed = _sort(chain.walk(), path)
-    return _build(parsed, chain, _metadata(proto), path, add_softmax)
+    meta = _metadata(proto)
+    model = _build(parsed, chain, meta, path, add_softmax, proto.producer_name == "fcnn")
+    if options is not None:
+        from fcnn_cli.exchange.input_options import apply
+
+        model = apply(model, options, path)
+    _check_runs(model, path)
+    return model
+
+
+def _check_runs(model: Model, path: Path) -> None:
+    """Forward passes on inputs of a normalised network's scale (all 0, all ±1) and, for
+    pictures, on black and full-ink pixels through the preprocessing: weights (or a
+    normalisation) that overflow to inf or NaN there are refused now, not by the first
+    `predict` on the written model."""
+    width = model.architecture[0]
+    probe = np.broadcast_to(np.array([[0.0], [1.0], [-1.0]], model.network.dtype), (3, width))
+    with np.errstate(all="ignore"):
+        a = model.network.predict(probe)
+        if model.pixel_max is not None:
+            pixels = np.broadcast_to(np.array([[0.0], [model.pixel_max]], np.float32),
+                                     (2, width))
+            a = np.vstack([a, model.network.predict(model.prepare(pixels))])
+    if not np.isfinite(a).all():
+        where = " or on pixels of 0 and full ink" if model.pixel_max is not None else ""
+        raise FcnnError(f"{path}: the network's outputs overflow to inf or NaN on inputs "
+                        f"of 0 and ±1{where}; its weights or normalisation are too large "
+                        "to be a trained network's")
 
 
 def _load(onnx: Any, path: Path) -> onnx.ModelProto:
@@ -110,16 +151,37 @@ def _load(onnx: Any, path: Path) -> onnx.ModelProto:
         raise FcnnError(f"{path}: no such file; give an ONNX model file (.onnx)")
     if path.is_dir():
         raise FcnnError(f"{path} is a folder; give an ONNX model file (.onnx)")
+    from fcnn_cli.limits import memory_budget
+
+    size, budget = path.stat().st_size, memory_budget()
+    if size > budget:  # protobuf reads the whole file into memory, then parses it
+        raise FcnnError(f"{path} is {size:,} bytes, over fcnn's memory budget of {budget:,} "
+                        "bytes; an MLP's file is far smaller (raise the budget with "
+                        "FCNN_MEMORY_BUDGET)")
     try:
-        proto = onnx.load(str(path))
-    except Exception as error:  # protobuf's DecodeError, a missing external-data file, ...
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise FcnnError(f"{path} cannot be read as an ONNX model ({reason}); give a .onnx "
-                        "file written by an ONNX exporter") from None
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # protobuf's DecodeError, ...
+        raise _unreadable(path, error) from None
     if not proto.graph.node:  # protobuf parses many non-ONNX files into an empty message
         raise FcnnError(f"{path} is not an ONNX model (it holds no graph nodes); give a .onnx "
                         "file written by an ONNX exporter")
+    # Declared sizes first, external data files (weights kept beside the model) after:
+    # onnx refuses their paths outside the model's folder, symlinks and FIFOs.
+    onnx_checks.check_structure(proto, path)
+    try:
+        from onnx.external_data_helper import load_external_data_for_model
+
+        load_external_data_for_model(proto, str(path.parent))
+    except Exception as error:  # a missing, escaping or unreadable external-data file
+        raise _unreadable(path, error) from None
+    onnx_checks.check_structure(proto, path)  # now the external values are there to count
     return proto
+
+
+def _unreadable(path: Path, error: Exception) -> FcnnError:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return FcnnError(f"{path} cannot be read as an ONNX model ({reason[:200]}); give a .onnx "
+                     "file written by an ONNX exporter")
 
 
 class _Chain:
@@ -242,16 +304,13 @@ class _Chain:
             if node.input[0] != current:
                 raise FcnnError(f"{self.path}: node {label!r} is a MatMul with the weights "
                                 f"first; fcnn reads x·W with the batch in rows")
-            w = self._const(node, node.input[1])
-            if w.ndim != 2:
-                raise FcnnError(f"{self.path}: node {label!r} multiplies by a {w.ndim}-D "
-                                f"tensor; a fully-connected layer's weights are 2-D")
+            w = self._const(node, node.input[1], rank=(2,))
             return Step("dense", label, op, values=np.ascontiguousarray(w.T))
         if op in _ELEMENTWISE:
             return Step("act", label, op, activation=_ELEMENTWISE[op])
         if op == "LeakyRelu":
             return Step("act", label, op, activation="leaky-relu",
-                        param=_short_float(attrs.get("alpha", 0.01)))
+                        param=_short_float(self._number(node, attrs, "alpha", 0.01)))
         if op == "PRelu":
             return Step("act", label, op, activation="prelu",
                         param=self._const(node, node.input[1]))
@@ -267,12 +326,27 @@ class _Chain:
         return FcnnError(f"{self.path}: node {_label(node)!r} is a {node.op_type}, which a "
                          f"fully-connected network cannot hold; {SUPPORTED}")
 
-    def _const(self, node: onnx.NodeProto, name: str) -> np.ndarray:
+    def _const(self, node: onnx.NodeProto, name: str, rank: tuple[int, ...] = (0, 1, 2)
+               ) -> np.ndarray:
+        """The constant `name` that `node` takes as weights: float, finite, of `rank`."""
         if name not in self.constants:
             raise FcnnError(f"{self.path}: node {_label(node)!r} ({node.op_type}) takes "
                             f"{name!r}, a computed tensor, where fcnn needs a constant; "
                             f"{SUPPORTED}")
-        return self.constants[name]
+        return onnx_checks.weights(self.constants[name], self._where(node, name), self.path,
+                                   rank)
+
+    def _where(self, node: onnx.NodeProto, name: str) -> str:
+        return f"{name!r} (input of node {_label(node)!r}, {node.op_type})"
+
+    def _number(self, node: onnx.NodeProto, attrs: dict[str, Any], key: str,
+                default: float) -> float:
+        """A float attribute (Gemm's alpha and beta, LeakyRelu's alpha), finite."""
+        value = attrs.get(key, default)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise FcnnError(f"{self.path}: node {_label(node)!r} ({node.op_type}) has "
+                            f"{key} = {value!r:.40}; it must be a finite number")
+        return float(value)
 
     def _constant_operand(self, node: onnx.NodeProto, current: str) -> np.ndarray:
         """The constant of a binary op applied to `current`, e.g. the bias of x·W + b."""
@@ -284,15 +358,21 @@ class _Chain:
         if node.op_type in ("Sub", "Div") and node.input[0] != current:
             raise FcnnError(f"{self.path}: node {_label(node)!r} computes constant "
                             f"{node.op_type.lower()} x; fcnn reads (x − mean) / std only")
-        return self.constants[other[0]]
+        return self._const(node, other[0])
 
     def _reshape(self, node: onnx.NodeProto) -> Step:
         label = _label(node)
         if node.input[1] not in self.constants:
             raise FcnnError(f"{self.path}: node {label!r} is a Reshape to a computed (dynamic) "
                             f"shape; fcnn reads only a constant Reshape to [batch, -1]")
-        shape = [int(v) for v in self.constants[node.input[1]].reshape(-1)]
-        if len(shape) != 2 or not (shape[0] in (-1, 0) or shape[1] == -1):
+        target = self.constants[node.input[1]]
+        if target.dtype.kind not in "iu" or target.ndim != 1:
+            raise FcnnError(f"{self.path}: node {label!r} (Reshape) takes a shape of "
+                            f"{target.dtype} {tuple(target.shape)}; a shape is a 1-D list "
+                            "of integers")
+        shape = [int(v) for v in target]
+        batch = (self.input_dims() or [None])[0]  # an export traced with a fixed batch size
+        if len(shape) != 2 or not (shape[0] in (-1, 0, batch) or shape[1] == -1):
             raise FcnnError(f"{self.path}: node {label!r} reshapes to {shape}; fcnn reads only "
                             f"a Reshape to [batch, features]")
         return Step("flatten", label, "Reshape", width=shape[1] if shape[1] > 0 else None)
@@ -303,9 +383,10 @@ class _Chain:
         if node.input[0] != current or attrs.get("transA", 0) != 0:
             raise FcnnError(f"{self.path}: node {label!r} is a Gemm that transposes or takes "
                             f"the weights first; fcnn reads Gemm(x, W, b) with transA = 0")
-        w = self._const(node, node.input[1])
+        w = self._const(node, node.input[1], rank=(2,))
         w = w if attrs.get("transB", 0) == 1 else np.ascontiguousarray(w.T)
-        alpha, beta = attrs.get("alpha", 1.0), attrs.get("beta", 1.0)
+        alpha = self._number(node, attrs, "alpha", 1.0)
+        beta = self._number(node, attrs, "beta", 1.0)
         if alpha != 1.0:
             w = (w * w.dtype.type(alpha)).astype(w.dtype)
         bias = None
@@ -363,7 +444,8 @@ def _preprocess(parsed: Parsed, step: Step, path: Path) -> None:
     elif step.kind == "div" and parsed.std is None:
         parsed.std = np.asarray(step.values, dtype=np.float32)
     elif step.kind == "mul" and parsed.std is None:
-        parsed.std = (1.0 / np.asarray(step.values, dtype=np.float64)).astype(np.float32)
+        with np.errstate(all="ignore"):  # x · 0 gives std inf: _stat refuses it
+            parsed.std = (1.0 / np.asarray(step.values, dtype=np.float64)).astype(np.float32)
     elif step.kind == "act":
         raise FcnnError(f"{path}: node {step.node!r} ({step.op}) comes before any Gemm or "
                         "MatMul; fcnn's activations follow a layer")
@@ -388,10 +470,12 @@ def _misplaced(path: Path, step: Step, where: str) -> FcnnError:
 
 
 def _build(parsed: Parsed, chain: _Chain, meta: dict[str, Any], path: Path,
-           add_softmax: bool) -> Model:
+           add_softmax: bool, from_fcnn: bool) -> Model:
     network = _network(parsed, path)
     features, units = network.sizes[0], network.sizes[-1]
     _check_input_width(parsed, chain, features, path)
+    if from_fcnn:  # another tool's metadata may mean something else: then only used if it fits
+        onnx_checks.fcnn_metadata(meta, features, units, path)
     class_names = _class_names(network, meta, units, add_softmax, path)
     if class_names is not None and (parsed.target_std is not None
                                     or parsed.target_mean is not None):
@@ -403,14 +487,14 @@ def _build(parsed: Parsed, chain: _Chain, meta: dict[str, Any], path: Path,
     return Model(
         network=network, normalizer=_normalizer(parsed, meta, features, path),
         input_shape=_input_shape(parsed, chain, meta, features),
-        class_names=class_names, pixel_max=_float_or_none(meta.get("pixel_max")),
+        class_names=class_names, pixel_max=_positive_or_none(meta.get("pixel_max")),
         config_text=_text(meta.get("config")), created=_text(meta.get("created")),
-        source=str(path), image=_image(meta.get("image")),
+        source=str(path), image=_image(meta.get("image"), features),
         feature_names=_names(meta.get("feature_names"), features),
         target_names=None if class_names else _names(meta.get("target_names"), units),
         target_normalizer=_target_normalizer(parsed, meta, units, path),
-        split_sizes=meta.get("split_sizes") if isinstance(meta.get("split_sizes"), dict)
-        else None,
+        split_sizes=_split_sizes(meta.get("split_sizes")),
+        history=_history(meta.get("history")),
         fcnn_version=_text(meta.get("fcnn_version")),
     )
 
@@ -487,12 +571,13 @@ def _class_names(network: Network, meta: dict[str, Any], units: int, add_softmax
 
 
 def _normalizer(parsed: Parsed, meta: dict[str, Any], features: int, path: Path) -> Normalizer:
-    if parsed.mean is None and parsed.std is None:
-        return Normalizer("none", np.zeros((), np.float32), np.ones((), np.float32))
+    if parsed.mean is None and parsed.std is None:  # fcnn's export leaves out x − 0 and x / 1
+        kind = meta.get("normalize") if meta.get("normalize") in NORMALIZATIONS else "none"
+        return Normalizer(kind, np.zeros((), np.float32), np.ones((), np.float32))
     mean = _stat(parsed.mean, 0.0, features, path, "preprocessing mean")
     std = _stat(parsed.std, 1.0, features, path, "preprocessing std")
     kind = meta.get("normalize")
-    if kind not in ("scale", "standardize", "none"):
+    if kind not in NORMALIZATIONS:
         kind = "standardize" if parsed.mean is not None else "scale"
     return Normalizer(kind, mean, std)
 
@@ -512,7 +597,12 @@ def _stat(values: np.ndarray | None, default: float, size: int, path: Path,
     """float32, shape () for one number or (size,) per input, as Normalizer holds them."""
     if values is None:
         return np.full((), default, np.float32)
-    values = np.asarray(values, dtype=np.float32)
+    with np.errstate(all="ignore"):  # a value beyond float32 becomes inf, refused below
+        values = np.asarray(values, dtype=np.float32)
+    if what.endswith("std") and not (np.isfinite(values).all() and np.all(values != 0)):
+        raise FcnnError(f"{path}: the {what} holds 0 or a value beyond float32 "
+                        f"({values.flat[int(np.argmin(np.isfinite(values) & (values != 0)))]});"
+                        " a normalisation divides by finite numbers other than 0")
     if values.size == 1:
         return values.reshape(())
     if values.size != size:
@@ -556,10 +646,11 @@ def _metadata(proto: onnx.ModelProto) -> dict[str, Any]:
 def _constant_value(node: onnx.NodeProto) -> np.ndarray:
     from onnx import helper, numpy_helper
 
-    attr = node.attribute[0]
+    attr = node.attribute[0]  # one number value: onnx_checks.check_structure saw to it
     value = helper.get_attribute_value(attr)
-    return numpy_helper.to_array(value) if attr.name in ("value", "sparse_value") \
-        else np.asarray(value)
+    if attr.name == "value":
+        return numpy_helper.to_array(value)
+    return np.asarray(value, np.float32 if attr.name.startswith("value_float") else np.int64)
 
 
 def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
@@ -578,8 +669,15 @@ def _short_float(value: float) -> float:
     return float(np.format_float_positional(np.float32(value), unique=True))
 
 
-def _float_or_none(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
+def _positive_or_none(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+    return float(value) if ok else None
+
+
+def _split_sizes(value: Any) -> dict[str, int] | None:
+    if isinstance(value, dict) and all(isinstance(n, int) and n >= 0 for n in value.values()):
+        return {str(key): n for key, n in value.items()}
+    return None
 
 
 def _text(value: Any) -> str:
@@ -592,8 +690,22 @@ def _names(value: Any, count: int) -> list[str] | None:
     return None
 
 
-def _image(value: Any) -> ImageSpec | None:
+def _history(value: Any) -> dict[str, np.ndarray]:
+    """The per-epoch curves fcnn's export keeps (null: NaN); another tool's, or damaged
+    ones, are left out: a model predicts without its history."""
     if not isinstance(value, dict):
+        return {}
+    history = {}
+    for key, values in value.items():
+        if isinstance(values, list) and all(v is None or isinstance(v, (int, float))
+                                            for v in values):
+            history[str(key)] = np.array(values, dtype=np.float64)
+    return history
+
+
+def _image(value: Any, features: int) -> ImageSpec | None:
+    """The metadata's picture spec when it describes the network's inputs."""
+    if not onnx_checks.picture_spec_fits(value, features):
         return None
     try:
         return ImageSpec.from_json(json.dumps(value))

@@ -22,7 +22,8 @@ the result is Cast back to float32 — the same steps, in the same precision, as
 `metadata_props` carries what a Model needs beyond the weights (JSON where a value is a
 list): class_names, architecture ("784-800-800-10"), activations, cost, normalize,
 input_shape, pixel_max, image, feature_names, target_names, target_normalize,
-split_sizes, fcnn_version, created, and config (the training config, YAML).
+split_sizes, history (the per-epoch curves; null for NaN), fcnn_version, created, and
+config (the training config, YAML). `fcnn import` restores all of them.
 """
 
 from __future__ import annotations

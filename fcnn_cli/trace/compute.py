@@ -249,10 +249,10 @@ def _class_index(target: str, names: list[str]) -> int:
 
 
 def _configured_lr(config_text: str) -> float:
-    import yaml
+    from fcnn_cli.yamlfile import parse
 
     try:
-        lr = yaml.safe_load(config_text)["training"]["optimizer"]["lr"]
+        lr = parse(config_text, "the model's stored config")["training"]["optimizer"]["lr"]
         return float(lr)
-    except (yaml.YAMLError, KeyError, TypeError, ValueError):
+    except (FcnnError, KeyError, TypeError, ValueError):
         return 0.1

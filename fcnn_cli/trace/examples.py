@@ -20,6 +20,7 @@ from fcnn_cli.shipped import trace_examples
 from fcnn_cli.trace.formatting import Array, fmt_shape, plural, sup
 
 _TRACE_REQUIRED = ("x", "y", "lr", "layers")
+_MAX_EXP = math.log(np.finfo(np.float64).max)  # ≈ 709.78
 _TRACE_OPTIONAL = ("activation", "cost", "description", "notes", "compare_costs")
 _KIND_KEYS = {
     "softmax": (("x",), ("kind", "description", "notes")),
@@ -30,8 +31,9 @@ _KIND_KEYS = {
 
 def _short(value: Any) -> str:
     """repr(value), cut to fit in a one-line error message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    from fcnn_cli.yamlfile import shown
+
+    return shown(value)
 
 
 # --- parsed inputs ---------------------------------------------------------------------
@@ -112,7 +114,7 @@ def list_examples() -> list[tuple[str, str]]:
     """(name, one-line description) of every built-in example."""
     out = []
     for name, path in trace_examples().items():
-        data = _parse_yaml(path.read_text("utf-8"), f"example {name!r}")
+        data = _parse_yaml(path, f"example {name!r}")
         description = data.get("description", "") if isinstance(data, dict) else ""
         out.append((name, str(description).strip().splitlines()[0] if description else ""))
     return out
@@ -125,32 +127,23 @@ def load(name_or_path: str) -> Example:
         if not path.is_file():
             raise FcnnError(f"trace file {name_or_path} not found; give a YAML trace file "
                             "(DESIGN §5) or an example name from `fcnn forward-trace --list`")
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise FcnnError(f"cannot read trace file {name_or_path}: {error}") from None
-        return parse_document(_parse_yaml(text, str(path)), str(path))
+        from fcnn_cli.yamlfile import read_yaml  # its limits: size, aliases, nesting
+
+        return parse_document(read_yaml(path, "trace file"), str(path))
     examples = trace_examples()
     if name_or_path not in examples:
         raise FcnnError(f"unknown example {name_or_path!r}{did_you_mean(name_or_path, examples)}; "
                         "run `fcnn forward-trace --list` to see the examples, or give a "
                         "path to a .yaml trace file")
-    text = examples[name_or_path].read_text("utf-8")
-    return parse_document(_parse_yaml(text, f"example {name_or_path!r}"),
+    return parse_document(_parse_yaml(examples[name_or_path], f"example {name_or_path!r}"),
                           f"example {name_or_path!r}")
 
 
-def _parse_yaml(text: str, source: str) -> Any:
-    import yaml
+def _parse_yaml(path: Path, source: str) -> Any:
+    """A built-in example's document (a user's trace file goes through read_yaml)."""
+    from fcnn_cli.yamlfile import parse
 
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise FcnnError(f"{source}{where}: malformed YAML ({problem}); "
-                        "check the indentation and brackets there") from None
+    return parse(path.read_text("utf-8"), source)
 
 
 def _check_keys(data: dict, required: tuple[str, ...], optional: tuple[str, ...],
@@ -158,7 +151,8 @@ def _check_keys(data: dict, required: tuple[str, ...], optional: tuple[str, ...]
     allowed = (*required, *optional)
     for key in data:
         if key not in allowed:
-            raise FcnnError(f"{where}: unknown key {key!r}{did_you_mean(str(key), allowed)}; "
+            raise FcnnError(f"{where}: unknown key {_short(key)}"
+                            f"{did_you_mean(str(key)[:80], allowed)}; "
                             f"allowed keys: {', '.join(allowed)}")
     for key in required:
         if key not in data:
@@ -173,23 +167,32 @@ def parse_document(data: Any, source: str) -> Example:
     kind = data.get("kind")
     if kind is None:
         return parse_trace(data, source)
-    if kind not in _KIND_KEYS:
-        hint = did_you_mean(str(kind), list(_KIND_KEYS))
-        raise FcnnError(f"{source}: unknown kind {kind!r}{hint}; "
+    if not isinstance(kind, str) or kind not in _KIND_KEYS:
+        hint = did_you_mean(str(kind)[:80], list(_KIND_KEYS))
+        raise FcnnError(f"{source}: unknown kind {_short(kind)}{hint}; "
                         f"expected one of {', '.join(_KIND_KEYS)} (or no kind for a network)")
     required, optional = _KIND_KEYS[kind]
     _check_keys(data, required, optional, source)
     text = {key: _text(data.get(key), key, source) for key in ("description", "notes")}
     if kind == "softmax":
-        return softmax_example(_vector(data["x"], "x", source), **text)
+        x = _vector(data["x"], "x", source)
+        if x.max() > _MAX_EXP:  # the table shows e^x itself, unshifted
+            raise FcnnError(f"{source}: x entry {int(x.argmax()) + 1}: e^{x.max():g} is past the "
+                            f"largest number (e^x overflows above x = {_MAX_EXP:.2f}); use "
+                            "smaller inputs")
+        return softmax_example(x, **text)
     if kind == "gate":
         values = {key: _number(data[key], key, source) for key in ("x", "y", "z")}
         nudge = data.get("nudge", {"x": 1})
         if not (isinstance(nudge, dict) and len(nudge) == 1 and next(iter(nudge)) in values):
             raise FcnnError(f"{source}: nudge must name one input and a step, e.g. nudge: {{x: 1}}")
         (name, step), = nudge.items()
-        return gate_example(**values, nudge_name=name,
+        gate = gate_example(**values, nudge_name=name,
                             nudge_by=_number(step, f"nudge {name}", source), **text)
+        if not all(map(math.isfinite, (gate.q, gate.f, gate.df_dz, gate.f_nudged))):
+            raise FcnnError(f"{source}: (x + y)·z overflows with these inputs; use smaller "
+                            "numbers")
+        return gate
     shapes = data["shapes"]
     if not (isinstance(shapes, list) and shapes):
         raise FcnnError(f"{source}: shapes must be a list of [rows, columns], one per layer")
@@ -220,7 +223,7 @@ def _number(value: Any, where: str, source: str) -> float:
     except ValueError:
         raise FcnnError(f"{source}: {where}: expected a number, got {_short(value)}") from None
     if not math.isfinite(number):
-        raise FcnnError(f"{source}: {where}: {value!r} is not a finite number")
+        raise FcnnError(f"{source}: {where}: {_short(value)} is not a finite number")
     return number
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,9 +25,55 @@ def sup(n: int | str) -> str:
     return str(n).translate(_SUPERSCRIPTS)
 
 
+# The lecture's plain-text notation: w^l, a^{l−1}, δ^{n,l}, C_n, Σ_{k}. A `_` is a subscript
+# only after a one-letter symbol (C_n, x_1), so that file names such as my_model.h5 stay.
+_SCRIPT = re.compile(r"\^\{([^{}]*)\}|\^(\w+)|_\{([^{}]*)\}|(?<!\w\w)(?<=\w)_(\w)(?!\w)")
+_UNICODE_SUP = dict(zip("0123456789+-−=()abcdefghijklmnoprstuvwxyzαβγδθ",
+                        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᵅᵝᵞᵟᶿ"))
+_UNICODE_SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+
+
+def notation(text: str) -> list[tuple[str, str]]:
+    """`text` in pieces of (kind, text), kind "" for plain text, "sup" for what follows a
+    `^` (one word, or `{…}`) and "sub" for what follows a `_`: for renderers that can raise
+    and lower text (HTML, SVG) rather than print the carets."""
+    pieces, at = [], 0
+    for match in _SCRIPT.finditer(text):
+        if match.start() > at:
+            pieces.append(("", text[at:match.start()]))
+        sup, sup_word, sub, sub_char = match.groups()
+        if sup is not None or sup_word is not None:
+            pieces.append(("sup", sup if sup is not None else sup_word))
+        else:
+            pieces.append(("sub", sub if sub is not None else sub_char))
+        at = match.end()
+    if at < len(text):
+        pieces.append(("", text[at:]))
+    return pieces
+
+
+def unicode_script(kind: str, text: str) -> str | None:
+    """A superscript or subscript in Unicode characters (ˡ, ⁿ, ₖ), or None when one of
+    its characters has no such form."""
+    table = _UNICODE_SUP if kind == "sup" else _UNICODE_SUB
+    if not text or any(c not in table and c not in ",′" for c in text):
+        return None
+    return "".join(table.get(c, c) for c in text)
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
+
+
+def compact(text: str) -> str:
+    """A number's exponent without its padding zero and '+' (2.138e-06 -> 2.138e-6,
+    1e+05 -> 1e5): the same digits in fewer columns, so narrow tables need not wrap."""
+    mantissa, e, exponent = text.partition("e")
+    if not e:
+        return text
+    sign = "-" if exponent.startswith("-") else ""
+    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
 
 
 def fmt(value: float) -> str:
@@ -34,14 +81,14 @@ def fmt(value: float) -> str:
     value = float(value)
     if value == 0:
         return "0"
-    return f"{value:.4g}"
+    return compact(f"{value:.4g}")
 
 
 def fmt_new(new: float, old: float) -> str:
     """An updated value with enough digits to show that it moved (η·∂C/∂w is often tiny)."""
     for digits in range(4, 11):
-        text = f"{float(new):.{digits}g}"
-        if new == old or text != f"{float(old):.{digits}g}":
+        text = compact(f"{float(new):.{digits}g}")
+        if new == old or text != compact(f"{float(old):.{digits}g}"):
             return fmt(new) if digits == 4 else text
     return text
 

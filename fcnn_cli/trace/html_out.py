@@ -8,6 +8,7 @@ archived or printed as it is.
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from fcnn_cli.trace.formatting import (
     gate_rows,
     gate_sensitivity,
     gradient_check_warning,
+    notation,
     plural,
     sup,
 )
@@ -29,27 +31,45 @@ from fcnn_cli.trace.tables import inputs_table, layer_tables
 if TYPE_CHECKING:
     from fcnn_cli.trace.examples import ArchitectureExample
 
+PAGE_WIDTH = 1136  # what the page's 1200 px, less its margins, hold
+SMALLEST = 0.85    # the least a drawing is scaled on screen: its 11 px text stays > 9 px
+
 # Light background and dark text on screen and on paper; tables never split across pages.
 STYLE = """
 body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #1f2328;
   background: #ffffff; margin: 2em; max-width: 1200px; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 h3 { font-size: 0.95em; margin: 1em 0 0.3em; }
-figure { margin: 1em 0; overflow-x: auto; } figure svg { max-width: 100%; height: auto; }
+figure { margin: 1em 0; overflow-x: auto; }
+/* on screen a drawing shrinks only so far (see _figure), then scrolls sideways */
+figure svg { display: block; }
+figcaption { color: #59636e; font-size: 0.9em; margin-bottom: 0.4em; }
 table { border-collapse: collapse; margin: 0.3em 0 0.8em; font-variant-numeric: tabular-nums;
   break-inside: avoid; }
 th, td { border: 1px solid #d0d7de; padding: 0.2em 0.6em; text-align: right; }
 th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
-p.note { color: #59636e; } p.warning { color: #9a6700; font-weight: bold; }
-@media print { body { margin: 0; } figure svg { max-width: 100%; } }
+p.note { color: #59636e; } p.failed { color: #a40e26; font-weight: bold; }
+div.alarm { border: 2px solid #cf222e; background: #ffebe9; color: #a40e26; border-radius: 6px;
+  padding: 0.6em 1em; margin: 1em 0; }
+div.alarm strong { font-size: 1.1em; }
+@media print { body { margin: 0; }
+  figure svg { min-width: 0 !important; max-width: 100% !important; } }
 """
 
 
+def _notation(text: str) -> str:
+    """Text in the lecture's notation as HTML: w^l, a^{l−1} and C_n with <sup> and <sub>
+    (never the raw carets), everything else escaped."""
+    tags = {"sup": "sup", "sub": "sub"}
+    return "".join(f"<{tags[kind]}>{escape(piece)}</{tags[kind]}>" if kind else escape(piece)
+                   for kind, piece in notation(text))
+
+
 def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{_notation(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
                    for row in rows)
-    caption = f"<h3>{escape(title)}</h3>" if title else ""
+    caption = f"<h3>{_notation(title)}</h3>" if title else ""
     return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -59,17 +79,47 @@ def _page(title: str, parts: list[str]) -> str:
             + "\n".join(parts) + "\n</body></html>\n")
 
 
-def _p(text: str, cls: str | None = None) -> str:
-    return f'<p class="{cls}">{escape(text)}</p>' if cls else f"<p>{escape(text)}</p>"
+def _p(text: str, cls: str | None = None, lecture: bool = False) -> str:
+    """A paragraph; with `lecture`, written in the lecture's notation (w^l, C_n)."""
+    inner = _notation(text) if lecture else escape(text)
+    return f'<p class="{cls}">{inner}</p>' if cls else f"<p>{inner}</p>"
+
+
+def _figure(svg: str) -> str:
+    """The drawing shrunk to the page's width where it nearly fits (never below SMALLEST
+    of its size: its 11 px text stays readable); one much wider keeps its size and scrolls
+    sideways, and says so."""
+    found = re.search(r'width="(\d+)"', svg)
+    width = int(found.group(1)) if found else PAGE_WIDTH
+    scrolls = width * SMALLEST > PAGE_WIDTH
+    least = width if scrolls else round(width * SMALLEST)  # scrolling anyway: full size
+    svg = svg.replace("<svg ", f'<svg style="width: 100%; min-width: {least}px; '
+                               f'max-width: {width}px; height: auto" ', 1)
+    caption = ("<figcaption>The drawing is wider than the page: scroll sideways to see all "
+               "of it (hover over a neuron or an edge for its numbers).</figcaption>"
+               if scrolls else "")
+    return f"<figure>{caption}{svg}</figure>"
+
+
+def _alarm(result: TraceResult) -> list[str]:
+    """A red box at the top of the page when the gradient check failed: the terminal
+    warns about it, and so must the page."""
+    problem = gradient_check_warning(result)
+    if problem is None:
+        return []
+    return ['<div class="alarm" role="alert"><strong>⚠ Gradient check failed: the gradients '
+            "on this page are not trustworthy.</strong><br>"
+            f"{escape(problem[0].upper() + problem[1:])}.</div>"]
 
 
 def _network_page(result: TraceResult) -> str:
     arch = "-".join(map(str, result.architecture))
     title = f"Forward trace: {arch} network · {result.cost_name} cost · η = {fmt(result.lr)}"
     parts = [f"<h1>{escape(title)}</h1>"]
-    parts += [_p(line) for line in ([result.description] if result.description else [])
-              + result.header]
-    parts.append(f"<figure>{trace_svg(result)}</figure>")
+    parts += [_p(result.description, lecture=True)] if result.description else []
+    parts += [_p(line) for line in result.header]  # (file names: no notation)
+    parts += _alarm(result)
+    parts.append(_figure(trace_svg(result, standalone=False)))
     n = result.n
     parts.append(_table(*inputs_table(result)))
     for layer in result.layers:
@@ -81,13 +131,13 @@ def _network_page(result: TraceResult) -> str:
     parts.append(_p(f"cost C = {fmt(result.cost)}  [{result.cost_name}{mean}]"))
     if result.comparisons:
         parts.append(_table("the same network under each cost", *comparison_rows(result)))
-    parts.append(_p(f"gradient check: backprop vs central finite differences on "
-                    f"{result.checked}: largest relative error {result.max_rel_error:.2e}"))
     problem = gradient_check_warning(result)
-    if problem:
-        parts.append(_p(f"warning: {problem}", "warning"))
+    parts.append(_p(f"gradient check: backprop vs central finite differences on "
+                    f"{result.checked}: largest relative error {result.max_rel_error:.2e}"
+                    + (f" — FAILED: {problem}" if problem else ""),
+                    "failed" if problem else None))
     if result.notes:
-        parts.append(_p(result.notes, "note"))
+        parts.append(_p(result.notes, "note", lecture=True))
     return _page(title, parts)
 
 
@@ -109,11 +159,11 @@ def _example_page(example: SoftmaxExample | GateExample | ArchitectureExample) -
                 for l, (r, c) in enumerate(example.shapes, start=1)]
         body = [_table("", ["weights", "shape", "rows = neurons of layer l",
                             "columns = neurons of layer l−1"], rows),
-                _p(architecture_reasoning(example))]
+                _p(architecture_reasoning(example), lecture=True)]
     parts = [f"<h1>{escape(title)}</h1>"]
-    parts += [_p(example.description)] if example.description else []
-    parts += [f"<figure>{trace_svg(example)}</figure>", *body]
-    parts += [_p(example.notes, "note")] if example.notes else []
+    parts += [_p(example.description, lecture=True)] if example.description else []
+    parts += [_figure(trace_svg(example, standalone=False)), *body]
+    parts += [_p(example.notes, "note", lecture=True)] if example.notes else []
     return _page(title, parts)
 
 

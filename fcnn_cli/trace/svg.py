@@ -25,9 +25,12 @@ from fcnn_cli.trace.formatting import (
     fmt,
     fmt_new,
     gate_sensitivity,
+    gradient_check_warning,
+    notation,
     plural,
     sup,
     top_delta_units,
+    unicode_script,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +63,10 @@ text {{ font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; font-size: 11p
 .link {{ stroke: #8c959f; stroke-dasharray: 4 3; fill: none; }}
 .fan {{ stroke: #afb8c1; }}
 .thick {{ stroke: #afb8c1; stroke-width: 12; stroke-linecap: round; }}
+.alarm {{ fill: #ffebe9; stroke: #cf222e; stroke-width: 2; }}
+.alarm-head {{ font-size: 13px; font-weight: bold; fill: #a40e26; }}
+.alarm-text {{ font-size: 11px; fill: #a40e26; }}
+.failed {{ font-size: 10px; font-weight: bold; fill: #cf222e; }}
 """
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -101,11 +108,46 @@ def _rect(x: float, y: float, w: float, h: float, cls: str, rx: float = 6) -> st
             f' class="{cls}"/>')
 
 
-def _document(width: float, height: float, title: str, body: list[str]) -> str:
+def _document(width: float, height: float, title: str, body: list[str], top: float = 0) -> str:
+    """The SVG file; `top` > 0 leaves out the band above it (the title and description,
+    which a page that embeds the drawing prints itself)."""
+    height -= top
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}"'
-            f' viewBox="0 0 {width:.0f} {height:.0f}" role="img">\n'
+            f' viewBox="0 {top:.0f} {width:.0f} {height:.0f}" role="img">\n'
             f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n"
-            f'<rect width="100%" height="100%" fill="#ffffff"/>\n' + "\n".join(body) + "\n</svg>\n")
+            f'<rect y="{top:.0f}" width="100%" height="100%" fill="#ffffff"/>\n'
+            + "\n".join(body) + "\n</svg>\n")
+
+
+def _notation(text: str) -> str:
+    """Text in the lecture's notation, escaped, with w^l and a^{l−1} raised (and C_n
+    lowered): Unicode superscripts where they exist, a shifted smaller tspan otherwise."""
+    out = []
+    for kind, piece in notation(text):
+        script = unicode_script(kind, piece) if kind else None
+        if not kind or script is not None:
+            out.append(escape(script if script is not None else piece))
+        else:
+            shift = "super" if kind == "sup" else "sub"
+            out.append(f'<tspan baseline-shift="{shift}" font-size="75%">{escape(piece)}'
+                       "</tspan>")
+    return "".join(out)
+
+
+def _alarm(result: TraceResult, x: float, y: float, width: float) -> tuple[list[str], float]:
+    """A red box saying that the gradient check failed and what that means, as loud as
+    the terminal's warning; nothing when it passed. Returns the parts and their height."""
+    problem = gradient_check_warning(result)
+    if problem is None:
+        return [], 0.0
+    lines = _lines(f"Gradient check FAILED: {problem}.", int(width / 6.4))
+    height = LINE * (len(lines) + 1) + 14
+    parts = [_rect(x, y, width, height, "alarm", 4),
+             _text(x + 12, y + 20, "⚠ The gradients below are not trustworthy", "alarm-head",
+                   "start")]
+    parts += [_text(x + 12, y + 20 + (i + 1) * LINE, escape(line), "alarm-text", "start")
+              for i, line in enumerate(lines)]
+    return parts, height
 
 
 def _stats_rows(x: float, y: float, rows: list[tuple[str, Array]]) -> list[str]:
@@ -166,26 +208,33 @@ def _column_heights(result: TraceResult) -> list[float]:
 
 
 def _layout(result: TraceResult, top: float, height: float) -> list[Column]:
-    """x positions and item centres of the inputs, every layer, the targets and the cost."""
+    """x positions and item centres of the inputs, every layer, the targets and the cost.
+    Columns of neurons are centred on the drawing's height; summary boxes share one line
+    near its top, so that the boxes sit under their captions and the edges' statistics
+    (not half a screen below them, next to a tall column of output neurons)."""
     mid = top + height / 2
     widths = [96 if result.x.shape[1] <= DRAW_MAX else 280]
     widths += [2 * R if layer.units <= DRAW_MAX else 280 for layer in result.layers]
     counts = [result.x.shape[1], *(layer.units for layer in result.layers)]
+    sizes = _column_heights(result)
+    boxed = [h for h, count in zip(sizes, counts) if count > DRAW_MAX]
+    box_mid = top + max(boxed, default=0.0) / 2
     columns, x = [], 30.0
-    for i, (width, count, heights) in enumerate(zip(widths, counts, _column_heights(result))):
+    for i, (width, count, heights) in enumerate(zip(widths, counts, sizes)):
         if i:
             x += 300 if widths[i] > 2 * R or widths[i - 1] > 96 else 210
         if count <= DRAW_MAX:
             ys = [mid + (j - (count - 1) / 2) * SPACING for j in range(count)]
             columns.append(Column(x, width, ys, neurons=i > 0))
         else:
-            columns.append(Column(x, width, [mid], (mid - heights / 2, heights)))
+            columns.append(Column(x, width, [box_mid], (box_mid - heights / 2, heights)))
         x += width
     if columns[-1].box:  # a wide output layer: one box of target summaries
-        targets = Column(x + 70, 280, [mid], (mid - _box_height(None) / 2, _box_height(None)))
+        targets = Column(x + 70, 280, [box_mid],
+                         (box_mid - _box_height(None) / 2, _box_height(None)))
     else:
         targets = Column(x + 70, 120, columns[-1].ys)
-    cost = Column(targets.right + 60, 130, [mid])
+    cost = Column(targets.right + 60, 130, [(min(targets.ys) + max(targets.ys)) / 2])
     return [*columns, targets, cost]
 
 
@@ -359,21 +408,28 @@ def _cost(result: TraceResult, targets: Column, col: Column) -> list[str]:
                          _rect(col.x, cy - 28, col.width, 62, "cost"), *lines)]
 
 
-def network_svg(result: TraceResult) -> str:
-    """The network of a trace, layer by layer, with every number the tables print."""
+def network_svg(result: TraceResult, standalone: bool = True) -> str:
+    """The network of a trace, layer by layer, with every number the tables print; with a
+    red box on top when the gradient check failed. `standalone=False` leaves out what a
+    page embedding the drawing says itself: the title, the header lines, the check."""
     arch = "-".join(map(str, result.architecture))
     title = f"Forward trace: {arch} network · {result.cost_name} cost · η = {fmt(result.lr)}"
-    notes = [*result.header]
+    notes = [*result.header] if standalone else []
     if result.n > 1:
         notes.append(f"N = {result.n} examples: the drawing shows example n = 1; the tooltips "
                      "(hover) list every example's z, a and δ")
-    caption_y = 40 + LINE * len(notes) + 16
+    first = 44 if standalone else 20  # the first line of notes
+    alarm, alarm_height = (_alarm(result, 24, first + LINE * len(notes) - 4, 760) if standalone
+                           else ([], 0.0))
+    caption_y = first - 4 + LINE * len(notes) + alarm_height + (30 if alarm else 16)
     summarised = any(c.box for c in _layout(result, 0, 0)[:-2])
     top = caption_y + 2 * LINE + 24 + (4 * LINE + 12 if summarised else 0)
     height = max(_column_heights(result)) + 20
     cols = _layout(result, top, height)
-    body = [_text(24, 26, escape(title), "title", "start")]
-    body += [_text(24, 44 + i * LINE, escape(n), "small", "start") for i, n in enumerate(notes)]
+    body = [_text(24, 26, escape(title), "title", "start")] if standalone else []
+    body += [_text(24, first + i * LINE, escape(n), "small", "start")
+             for i, n in enumerate(notes)]
+    body += alarm
     body += _captions(result, cols, caption_y)
     for layer, src, dst in zip(result.layers, cols, cols[1:]):
         body += _edges(result, layer, src, dst)
@@ -389,28 +445,33 @@ def network_svg(result: TraceResult) -> str:
     legend = ("circles: z = w a + b, a = f(z) in bold, δ = ∂C/∂z in magenta · edges: w → "
               "w − η ∂C/∂w in green, width ∝ |w|, blue w ≥ 0, orange w < 0 · hover for ∂C/∂w, "
               "∂C/∂b and the update")
+    failed = gradient_check_warning(result) is not None
     check = (f"gradient check: backprop vs central finite differences on {result.checked}: "
-             f"largest relative error {result.max_rel_error:.2e}")
-    body += [_text(24, bottom, escape(legend), "small", "start"),
-             _text(24, bottom + LINE, escape(check), "small", "start")]
-    width = max(cols[-1].right + 30, 24 + 5.6 * max(len(legend), len(title) * 1.4, len(check)))
-    return _document(width, bottom + LINE + 16, title, body)
+             f"largest relative error {result.max_rel_error:.2e}"
+             + (" — FAILED (see the red box above)" if failed else ""))
+    body.append(_text(24, bottom, escape(legend), "small", "start"))
+    if standalone:
+        body.append(_text(24, bottom + LINE, escape(check), "failed" if failed else "small",
+                          "start"))
+    widest = max([len(legend), *((len(title) * 1.4, len(check)) if standalone else ())])
+    width = max(cols[-1].right + 30, 24 + 5.6 * widest, 24 + 760 + 24 if alarm else 0)
+    return _document(width, bottom + (LINE + 16 if standalone else 12), title, body)
 
 
 # --- the examples that are not networks ------------------------------------------------
 
-def softmax_svg(example: SoftmaxExample) -> str:
+def softmax_svg(example: SoftmaxExample, standalone: bool = True) -> str:
     """Three bar charts side by side: x_j, e^{x_j} and the probabilities e^{x_j} / Σ e^{x_k}."""
     n, row, top = len(example.x), 34, 92
     panels = [("scores xⱼ", example.x, [fmt(v) for v in example.x]),
               ("e^xⱼ", example.exp, [f"{v:.2f}" for v in example.exp]),
               ("e^xⱼ / Σₖ e^xₖ", example.p, [f"{v:.2f}" for v in example.p])]
-    body = [_text(24, 26, "Softmax", "title", "start")]
-    if example.description:
-        body.append(_text(24, 46, escape(example.description), "small", "start"))
+    body = [_text(24, 26, "Softmax", "title", "start")] if standalone else []
+    if standalone and example.description:
+        body.append(_text(24, 46, _notation(example.description), "small", "start"))
     for i, (name, values, labels) in enumerate(panels):
         x0 = 70 + i * 300
-        body.append(_text(x0 + 90, top - 14, escape(name), "cap"))
+        body.append(_text(x0 + 90, top - 14, _notation(name), "cap"))
         body += _bars(x0, top, row, values, labels)
         if i:  # the step from the previous panel, between the two titles
             step = "exp →" if i == 1 else f"÷ {example.exp.sum():.2f} →"
@@ -418,8 +479,8 @@ def softmax_svg(example: SoftmaxExample) -> str:
     body += [_text(24, top + j * row + row / 2 + 4, f"j = {j + 1}", "small", "start")
              for j in range(n)]
     total = f"total: Σ e^xⱼ = {example.exp.sum():.2f}, Σ probabilities = {example.p.sum():.2f}"
-    body.append(_text(24, top + n * row + 22, escape(total), "small", "start"))
-    return _document(940, top + n * row + 44, "Softmax", body)
+    body.append(_text(24, top + n * row + 22, _notation(total), "small", "start"))
+    return _document(940, top + n * row + 44, "Softmax", body, 0 if standalone else 56)
 
 
 def _bars(x0: float, top: float, row: float, values: Array, labels: list[str]) -> list[str]:
@@ -440,7 +501,7 @@ def _bars(x0: float, top: float, row: float, values: Array, labels: list[str]) -
     return parts
 
 
-def gate_svg(g: GateExample) -> str:
+def gate_svg(g: GateExample, standalone: bool = True) -> str:
     """The circuit as a computation graph, micrograd-style: value nodes carry their value
     and ∂f/∂node, operation nodes the gate; edges carry the local gradients as tooltips."""
     nodes = {"x": (40, 80, g.x, g.df_dx), "y": (40, 180, g.y, g.df_dy),
@@ -450,9 +511,9 @@ def gate_svg(g: GateExample) -> str:
     wires = [("x", "+", f"∂q/∂x = {fmt(g.dq_dx)}"), ("y", "+", f"∂q/∂y = {fmt(g.dq_dy)}"),
              ("+", "q", "q = x + y"), ("q", "×", f"∂f/∂q = z = {fmt(g.df_dq)}"),
              ("z", "×", f"∂f/∂z = q = {fmt(g.df_dz)}"), ("×", "f", "f = q · z")]
-    body = [_text(24, 26, "Gates: f(x, y, z) = (x + y)·z", "title", "start")]
-    if g.description:
-        body.append(_text(24, 46, escape(g.description), "small", "start"))
+    body = [_text(24, 26, "Gates: f(x, y, z) = (x + y)·z", "title", "start")] if standalone else []
+    if standalone and g.description:
+        body.append(_text(24, 46, _notation(g.description), "small", "start"))
     for a, b, tip in wires:
         ax, ay = (nodes[a][0] + 180, nodes[a][1]) if a in nodes else (ops[a][0] + 22, ops[a][1])
         bx, by = (nodes[b][0], nodes[b][1]) if b in nodes else (ops[b][0] - 22, ops[b][1])
@@ -469,10 +530,10 @@ def gate_svg(g: GateExample) -> str:
                          _text(x + 114, y + 13, escape(f"∂f/∂{name} = {fmt(grad)}"), "grad")))
     sensitivity = gate_sensitivity(g)
     body += _wrapped(24, 360, sensitivity, 150)
-    return _document(980, 410, "Gates: f(x, y, z) = (x + y)·z", body)
+    return _document(980, 410, "Gates: f(x, y, z) = (x + y)·z", body, 0 if standalone else 52)
 
 
-def _wrapped(x: float, y: float, text: str, width: int) -> list[str]:
+def _lines(text: str, width: int) -> list[str]:
     """A paragraph as lines of at most `width` characters (SVG text does not wrap)."""
     lines, line = [], ""
     for word in text.split():
@@ -482,18 +543,24 @@ def _wrapped(x: float, y: float, text: str, width: int) -> list[str]:
         else:
             line = f"{line} {word}".strip()
     lines.append(line)
-    return [_text(x, y + i * LINE, escape(t), "small", "start") for i, t in enumerate(lines)]
+    return lines
 
 
-def architecture_svg(example: ArchitectureExample) -> str:
+def _wrapped(x: float, y: float, text: str, width: int) -> list[str]:
+    """A paragraph in lines of at most `width` characters, in the lecture's notation."""
+    return [_text(x, y + i * LINE, _notation(t), "small", "start")
+            for i, t in enumerate(_lines(text, width))]
+
+
+def architecture_svg(example: ArchitectureExample, standalone: bool = True) -> str:
     """The layers as boxes (height grows with the neurons), with w^l's shape and the
     parameter count on each link."""
     sizes, shapes = example.sizes, example.shapes
     top, tallest = 90, 220
     scale = tallest / max(sizes)
-    body = [_text(24, 26, "Find the architecture", "title", "start")]
-    if example.description:
-        body.append(_text(24, 46, escape(example.description), "small", "start"))
+    body = [_text(24, 26, "Find the architecture", "title", "start")] if standalone else []
+    if standalone and example.description:
+        body.append(_text(24, 46, _notation(example.description), "small", "start"))
     mid = top + tallest / 2
     for l, size in enumerate(sizes):
         x, h = 40 + l * 230, max(size * scale, 40)
@@ -515,17 +582,25 @@ def architecture_svg(example: ArchitectureExample) -> str:
                       "start"))
     body += _wrapped(24, top + tallest + 70, architecture_reasoning(example), 150)
     width = max(40 + len(sizes) * 230, 900)
-    return _document(width, top + tallest + 120, "Find the architecture", body)
+    return _document(width, top + tallest + 120, "Find the architecture", body,
+                     0 if standalone else 56)
 
 
-def example_svg(example: SoftmaxExample | GateExample | ArchitectureExample) -> str:
+def example_svg(example: SoftmaxExample | GateExample | ArchitectureExample,
+                standalone: bool = True) -> str:
+    """A non-network example drawn; `standalone=False` crops the title and description
+    off the top, for a page that prints them itself."""
     if isinstance(example, SoftmaxExample):
-        return softmax_svg(example)
+        return softmax_svg(example, standalone)
     if isinstance(example, GateExample):
-        return gate_svg(example)
-    return architecture_svg(example)
+        return gate_svg(example, standalone)
+    return architecture_svg(example, standalone)
 
 
-def trace_svg(result: TraceResult | SoftmaxExample | GateExample | ArchitectureExample) -> str:
-    """`fcnn forward-trace ... --format svg`: a trace's network, or a non-network example."""
-    return network_svg(result) if isinstance(result, TraceResult) else example_svg(result)
+def trace_svg(result: TraceResult | SoftmaxExample | GateExample | ArchitectureExample,
+              standalone: bool = True) -> str:
+    """`fcnn forward-trace ... --format svg`: a trace's network, or a non-network example
+    (`standalone=False`: without what the HTML page around it already says)."""
+    if isinstance(result, TraceResult):
+        return network_svg(result, standalone)
+    return example_svg(result, standalone)

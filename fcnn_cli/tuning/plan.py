@@ -3,6 +3,7 @@ metric; set up and checked before any trial runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from fcnn_cli.config import raw_config, validate
 from fcnn_cli.errors import FcnnError
+from fcnn_cli.outputs import output_path
 from fcnn_cli.tuning import study as optuna_side
 from fcnn_cli.tuning.space import SearchSpace, load_space
 
@@ -32,6 +34,7 @@ class Plan:
     seed: int
     metric: str              # val_accuracy (maximised) or val_loss (minimised)
     prune: bool
+    earlier: int = 0         # trials the study had finished before this run: it continues
 
     @property
     def maximize(self) -> bool:
@@ -51,14 +54,17 @@ def make_plan(config: str | Path | dict[str, Any] | Config, space: str | Path, t
     for name, value in (("trials", trials), ("jobs", jobs)):
         if value < 1:
             raise FcnnError(f"--{name} must be at least 1, got {value}")
-    if timeout is not None and timeout <= 0:
-        raise FcnnError(f"--timeout must be above 0 seconds, got {timeout:g}")
+    if timeout is not None and not 0 < timeout < float("inf"):  # NaN fails this too
+        raise FcnnError(f"--timeout must be a number of seconds above 0, got {timeout:g}")
     raw, where = raw_config(config, overrides, **changes)
     cfg = validate(raw, where)
     searched = load_space(space, raw)
     name = study or re.sub(r"[^A-Za-z0-9._-]+", "-", cfg.name)
-    best_path = Path(out) if out is not None else Path(f"{name}.best.yaml")
-    url = optuna_side.storage_url(storage, name, best_path)
+    read = _inputs(config, space, cfg)
+    best_path = output_path(Path(out) if out is not None else Path(f"{name}.best.yaml"), "--out",
+                            read, name=f"{name}.best.yaml", example=f"{name}.best.yaml")
+    url = optuna_side.storage_url(storage, name, best_path,
+                                  [*read, ("the best config", best_path)])
     opened = optuna_side.open_storage(url)  # an unreachable database: said before the data
     dataset = cfg.data.load()
     if cfg.data.val_fraction == 0 and "data.val_fraction" not in [p.key for p in searched.params]:
@@ -69,4 +75,15 @@ def make_plan(config: str | Path | dict[str, Any] | Config, space: str | Path, t
     plan = Plan(raw, searched, url, name, trials, timeout, jobs, cfg.seed, metric, prune)
     opened_study = optuna_side.open_study(opened, name, plan.maximize, cfg.seed, prune,
                                           plan.identity())
+    plan = dataclasses.replace(plan, earlier=optuna_side.finished(opened_study))
     return plan, opened_study, dataset, best_path
+
+
+def _inputs(config: str | Path | dict[str, Any] | Config, space: str | Path,
+            cfg: Config) -> list[tuple[str, Path | None]]:
+    """The files a search reads, which its outputs must never be."""
+    from fcnn_cli.shipped import config_path, space_path
+
+    data = Path(cfg.data.path).expanduser() if cfg.data.path is not None else None
+    return [("the config", config_path(config) if isinstance(config, (str, Path)) else None),
+            ("the search space", space_path(space)), ("the data", data)]

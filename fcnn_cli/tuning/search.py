@@ -71,6 +71,11 @@ class SearchOutcome:
     best_config: Path | None = None  # the best values written into the base config
 
     @property
+    def trials(self) -> list[TrialRow]:
+        """`rows` under the name Optuna's `Study.trials` has: every trial of the study."""
+        return self.rows
+
+    @property
     def storage(self) -> str:
         return optuna_side.shown_url(self.plan.url)
 

@@ -23,8 +23,16 @@ from typing import Any
 
 import yaml
 
-from fcnn_cli.config import Config, read_yaml_mapping, set_value, validate
+from fcnn_cli.config import (
+    Config,
+    declared_bytes,
+    memory_problem,
+    read_yaml_mapping,
+    set_value,
+    validate,
+)
 from fcnn_cli.errors import FcnnError, did_you_mean
+from fcnn_cli.yamlfile import named, shown
 
 Scalar = None | bool | int | float | str
 RANGE_FIELDS = ("low", "high", "log", "step")
@@ -78,28 +86,63 @@ class SearchSpace:
     params: tuple[Param, ...]
     source: str = "the space"
 
-    def apply(self, raw: dict[str, Any], values: dict[str, Any], where: str) -> Config:
+    def apply(self, raw: dict[str, Any], values: dict[str, Any], where: str,
+              sizes_checked_later: bool = False) -> Config:
         """The config `raw` with `values` ({key: config value}) set in, validated."""
         changed = copy.deepcopy(raw)
         for key, value in values.items():
             set_value(changed, key, value)
-        return validate(changed, where)
+        return validate(changed, where, sizes_checked_later)
 
     def check(self, raw: dict[str, Any]) -> None:
-        """Every key and every bound or choice, alone, must give a valid config."""
+        """Every key and every bound or choice, alone, must give a valid config; and the
+        largest values, together, must fit the memory budget."""
         for param in self.params:
             for value in param.corners():
                 try:
                     self.apply(raw, {param.key: value}, "")
                 except FcnnError as error:
                     problem = error.message.removeprefix(": ").removeprefix("--set ")
-                    raise FcnnError(f"{self.source}: {param.key} = {flow_text(value)} "
+                    raise FcnnError(f"{self.source}: {param.key} = {brief(value)} "
                                     f"makes no valid config: {problem}") from None
+        self._check_largest(raw)
+
+    def _check_largest(self, raw: dict[str, Any]) -> None:
+        """Units of two layers multiply: each alone may fit and both together not. So take,
+        key by key, the bound or choice that takes the most memory with those before it,
+        and check them together, before any trial runs."""
+        largest: dict[str, Any] = {}
+        sizing: list[str] = []  # the keys whose values change the memory taken
+        for param in self.params:
+            sizes = []
+            for value in param.corners():
+                try:
+                    config = self.apply(raw, largest | {param.key: value}, "", True)
+                except FcnnError:  # an invalid pair; each alone was checked above
+                    continue
+                sizes.append((sum(declared_bytes(config)), len(sizes), value))
+            if sizes:
+                largest[param.key] = max(sizes, key=lambda size: size[:2])[2]
+                sizing += [param.key] if len({size[0] for size in sizes}) > 1 else []
+        try:
+            problem = memory_problem(self.apply(raw, largest, "", True))
+        except FcnnError:
+            return
+        if problem:
+            values = ", ".join(f"{key} = {brief(largest[key])}" for key in sizing)
+            raise FcnnError(f"{self.source}: the largest values together ({values}) make no "
+                            f"valid config: {problem}")
 
     def to_json(self) -> list[dict[str, Any]]:
         """What a study remembers of its space, to refuse another one later."""
         return [{k: v for k, v in vars(p).items() if v not in (None, (), False)} | {"key": p.key}
                 for p in self.params]
+
+
+def brief(value: Any) -> str:
+    """A value as YAML on one line, cut to fit in a message."""
+    text = flow_text(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def encode_choice(value: Any) -> Scalar:
@@ -127,13 +170,13 @@ def load_space(path: str | Path, raw_config: dict[str, Any]) -> SearchSpace:
 
 
 def parse_param(source: str, key: str, spec: Any) -> Param:
-    where = f"{source}: {key}"
+    where = f"{source}: {named(key)}"
     if not isinstance(spec, dict):
         raise FcnnError(f"{where}: give a range {{low: 0.01, high: 1.0}} or a list of "
-                        f"{{choices: [...]}}, not {spec!r}")
-    unknown = [str(name) for name in spec if name not in (*RANGE_FIELDS, "choices")]
+                        f"{{choices: [...]}}, not {shown(spec)}")
+    unknown = [str(name)[:80] for name in spec if name not in (*RANGE_FIELDS, "choices")]
     if unknown:
-        raise FcnnError(f"{where}: unknown field {unknown[0]!r}"
+        raise FcnnError(f"{where}: unknown field {shown(unknown[0])}"
                         f"{did_you_mean(unknown[0], [*RANGE_FIELDS, 'choices'])}; "
                         "allowed: low, high, log, step, or choices")
     if "choices" in spec:
@@ -163,7 +206,7 @@ def _range(where: str, key: str, spec: dict[str, Any]) -> Param:
     step = _number(where, "step", spec["step"]) if spec.get("step") is not None else None
     log = spec.get("log", False)
     if not isinstance(log, bool):
-        raise FcnnError(f"{where}: log is true or false, not {log!r}")
+        raise FcnnError(f"{where}: log is true or false, not {shown(log)}")
     if not low < high:
         raise FcnnError(f"{where}: empty range: low ({low:g}) must be below high ({high:g})")
     if log and low <= 0:
@@ -183,12 +226,13 @@ def _range(where: str, key: str, spec: dict[str, Any]) -> Param:
 def _number(where: str, name: str, value: Any) -> int | float:
     """A bound as a number; YAML reads `1e-3` (no decimal point) as text, so take that too."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise FcnnError(f"{where}: {name} must be a number, not {value!r}")
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise FcnnError(f"{where}: {name} must be a number, not {value!r}") from None
-    if not math.isfinite(value):
-        raise FcnnError(f"{where}: {name} must be finite, not {value!r}")
-    return value
+        raise FcnnError(f"{where}: {name} must be a number, not {shown(value)}")
+    try:
+        number = float(value)  # an int too: one past float's range is no bound either
+    except (ValueError, OverflowError):
+        number = math.nan if isinstance(value, int) else None
+    if number is None:
+        raise FcnnError(f"{where}: {name} must be a number, not {shown(value)}")
+    if not math.isfinite(number):
+        raise FcnnError(f"{where}: {name} must be finite, not {shown(value)}")
+    return number if isinstance(value, str) else value

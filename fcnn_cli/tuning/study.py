@@ -22,6 +22,8 @@ except ImportError as missing:  # turned into one line by `require_optuna`
     _missing = missing
 
 from fcnn_cli.errors import FcnnError
+from fcnn_cli.outputs import Inputs, make_parents, output_path
+from fcnn_cli.sanitize import mask_url, mask_urls, url_secrets
 
 INSTALL = 'fcnn tune needs Optuna: pip install "fcnn[tune]"'
 # A process that dies mid-trial stops beating; after the grace period the next trial any
@@ -36,24 +38,37 @@ def require_optuna() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
-def storage_url(storage: str | None, study: str, beside: Path) -> str:
+def storage_url(storage: str | None, study: str, beside: Path,
+                inputs: Inputs | None = None) -> str:
     """`--storage` as a URL: a database URL as given, a file path as SQLite, nothing as
-    `<study>.db` beside `beside` (the best config)."""
+    `<study>.db` beside `beside` (the best config). An SQLite file is checked as every
+    output is (fcnn_cli/outputs.py): never one of `inputs`, a folder holds `<study>.db`."""
+    label = "--storage" if storage is not None else "the study file"
     if storage is None:
-        return f"sqlite:///{(beside.parent / f'{study}.db').resolve()}"
+        storage = str(beside.parent / f"{study}.db")
     if "://" not in storage:
-        return f"sqlite:///{Path(storage).expanduser().resolve()}"
-    return storage
+        path = output_path(Path(storage).expanduser(), label, inputs, name=f"{study}.db")
+        return f"sqlite:///{path.resolve()}"
+    file, query = _sqlite_file(storage)
+    if file is None:
+        return storage
+    path = output_path(file, "--storage", inputs, name=f"{study}.db")
+    return f"sqlite:///{path}{query}"
+
+
+def _sqlite_file(url: str) -> tuple[Path | None, str]:
+    """The file of an `sqlite:///FILE[?query]` URL and its query; None for other URLs and
+    an in-memory database."""
+    if not url.startswith("sqlite:///"):
+        return None, ""
+    file, mark, query = url.removeprefix("sqlite:///").partition("?")
+    return (Path(file) if file and file != ":memory:" else None), mark + query
 
 
 def shown_url(url: str) -> str:
-    """The URL for messages, its password hidden."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy can parse: say it as given
-        return url
+    """The URL for messages, progress lines and files: its password and secret query
+    values hidden, whether or not it parses (fcnn_cli/sanitize.py)."""
+    return mask_url(url)
 
 
 def open_storage(url: str, heartbeat: bool = True) -> Any:
@@ -61,8 +76,10 @@ def open_storage(url: str, heartbeat: bool = True) -> Any:
     cannot be reached. Several processes starting at once may race to create the tables:
     the loser retries."""
     require_optuna()
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:"):
+        file, _ = _sqlite_file(url)
+        if file is not None:
+            make_parents(file, "--storage")  # missing folders are made, as for every output
         engine = {"connect_args": {"timeout": 60}}  # wait for another writer, don't fail
     else:
         engine = {"pool_pre_ping": True, "connect_args": _connect_timeout(url)}
@@ -76,8 +93,10 @@ def open_storage(url: str, heartbeat: bool = True) -> Any:
                             'pip install "fcnn[tune]"') from None
         except Exception as error:
             if attempt == 4 or not _is_race(error):
+                # the driver's words may quote the URL or its password: never shown
+                said = mask_urls(_first_line(error), url_secrets(url))
                 raise FcnnError(f"cannot open the study storage {shown_url(url)}: "
-                                f"{_first_line(error)}; check the URL and that the "
+                                f"{said}; check the URL and that the "
                                 "database server is running") from None
             time.sleep(0.2 + random.random())
     raise AssertionError("unreachable")
@@ -185,6 +204,13 @@ def taken(study: Any) -> int:
     states = optuna.trial.TrialState
     return len(study.get_trials(deepcopy=False, states=(
         states.COMPLETE, states.PRUNED, states.RUNNING, states.WAITING)))
+
+
+def finished(study: Any) -> int:
+    """Trials that ended (complete, pruned or failed): those of earlier runs, at the start."""
+    states = optuna.trial.TrialState
+    return len(study.get_trials(deepcopy=False, states=(
+        states.COMPLETE, states.PRUNED, states.FAIL)))
 
 
 def suggest(trial: Any, param: Any) -> Any:

@@ -1,0 +1,73 @@
+"""What the README tells a new user to type works as written, from any folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+PYPROJECT = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def python_block_after(heading: str) -> str:
+    """The first ```python block after the line that starts with `heading`."""
+    rest = README[README.index(heading):]
+    return re.search(r"```python\n(.*?)```", rest, re.DOTALL).group(1)
+
+
+def run_in(folder: Path, *args: str, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_the_wheel_the_readme_installs_is_this_version() -> None:
+    version = re.search(r'^version = "(.+)"', PYPROJECT, re.MULTILINE).group(1)
+    named = re.findall(r"fcnn-(\d+\.\d+\.\d+)-py3-none-any\.whl", README)
+    assert named and set(named) == {version}
+
+
+def test_the_licence_pyproject_names_is_there() -> None:
+    assert re.search(r'^license = "MIT"$', PYPROJECT, re.MULTILINE)
+    licence = re.search(r'^license-files = \["(.+)"\]$', PYPROJECT, re.MULTILINE).group(1)
+    assert "MIT License" in (ROOT / licence).read_text()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None
+                    or importlib.util.find_spec("onnx") is None, reason="needs onnx[runtime]")
+def test_the_onnx_runtime_snippet_works_outside_the_checkout(tmp_path: Path) -> None:
+    exported = run_in(tmp_path, "-m", "fcnn_cli", "export", "mnist", "mnist.onnx")
+    assert exported.returncode == 0, exported.stderr
+    ran = run_in(tmp_path, "-c", python_block_after("With ONNX Runtime"))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "[9]"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None
+                    or importlib.util.find_spec("torch") is None, reason="needs keras, torch")
+def test_the_keras_snippet_works_outside_the_checkout(tmp_path: Path) -> None:
+    exported = run_in(tmp_path, "-m", "fcnn_cli", "export", "mnist", "mnist.keras")
+    assert exported.returncode == 0, exported.stderr
+    ran = run_in(tmp_path, "-c", python_block_after("With Keras"))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().endswith("[7]")
+
+
+def test_the_readme_trace_file_is_well_conditioned(tmp_path: Path) -> None:
+    import json
+
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+                 if "lecture orientation" in b)
+    (tmp_path / "net.yaml").write_text(block)
+    traced = run_in(tmp_path, "-m", "fcnn_cli", "forward-trace", "net.yaml", "--format", "json")
+    assert traced.returncode == 0, traced.stderr
+    trace = json.loads(traced.stdout)
+    assert trace["gradient_check"]["max_rel_error"] < 1e-6
+    assert round(trace["cost"], 5) == 0.05252  # the figure the README quotes
