@@ -83,7 +83,7 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     data = Path(cfg.data.path).expanduser() if cfg.data.path is not None else None
     inputs = [("the config", _config_file(config)), ("the data", data)]
     output, log_file = prepare_files(
-        Path(out if out is not None else cfg.output), Path(log) if log is not None else None,
+        out if out is not None else cfg.output, log,  # as typed: `runs/` means a folder
         fresh_log=resume is None, inputs=inputs, resume=Path(resume) if resume else None,
         label="--out" if out is not None else "the config's output",
         name=Path(cfg.output).name if out is not None else None)
@@ -247,5 +247,5 @@ def report(model: str | Path, data: str | None = None, split: str | None = None,
     and `warn` is called with the reason."""
     from fcnn_cli import report as page
 
-    target = Path(out) if out is not None else page.default_path(model)
+    target = out if out is not None else page.default_path(model)
     return page.write(load_model(model), target, data, split, warn)

@@ -116,7 +116,7 @@ def train(
     config: Annotated[str, typer.Argument(
         metavar="CONFIG", autocompletion=_complete_config,
         help="A YAML config file, or a built-in recipe (fcnn config list).")],
-    out: Annotated[Path | None, typer.Option("--out", metavar="PATH",
+    out: Annotated[str | None, typer.Option("--out", metavar="PATH",
                                              help="Where to save the model "
                                                 "(default: the config's output).")] = None,
     overrides: Annotated[list[str] | None, typer.Option(
@@ -126,7 +126,7 @@ def train(
         "--resume", metavar="CHECKPOINT.h5",
         help="Continue from a checkpoint (<output>.ckpt.h5).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the summary.")] = False,
-    log: Annotated[Path | None, typer.Option("--log", metavar="FILE",
+    log: Annotated[str | None, typer.Option("--log", metavar="FILE",
                                              help="Write one JSON object per "
                                                 "epoch to this file.")] = None,
     show_augment: Annotated[bool, typer.Option(
@@ -188,7 +188,7 @@ def tune(
                                          "--out).")] = None,
     study: Annotated[str | None, typer.Option(
         "--study", metavar="NAME", help="The study's name (default: the config's name).")] = None,
-    out: Annotated[Path | None, typer.Option(
+    out: Annotated[str | None, typer.Option(
         "--out", metavar="BEST.yaml", help="Where to write the config with the best values "
                                            "(default: <study>.best.yaml).")] = None,
     train_best: Annotated[bool, typer.Option(
@@ -267,7 +267,7 @@ def predict(
         help="table, json (one object per input, per line) or csv.")] = "table",
     as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")
                        ] = False,
-    csv_path: Annotated[Path | None, typer.Option(
+    csv_path: Annotated[str | None, typer.Option(
         "--csv", metavar="OUT.csv",
         help="Also write every result to this CSV file: input, label and one probability "
              "per class (or one column per regression output).")] = None,
@@ -368,7 +368,7 @@ def report(
     model_path: ModelArgument,
     data: DataOption = None,
     split: SplitOption = None,
-    out: Annotated[Path | None, typer.Option(
+    out: Annotated[str | None, typer.Option(
         "--out", metavar="PATH.html",
         help="Where to write the page (default: <model>.report.html beside the model).")]
     = None,
@@ -388,7 +388,7 @@ def report(
 @app.command(short_help="Write a model as ONNX or Keras.")
 def export(
     model_path: ModelArgument,
-    out: Annotated[Path, typer.Argument(
+    out: Annotated[str, typer.Argument(
         metavar="OUT", help="OUT.onnx (ONNX) or OUT.keras (a Keras 3 archive).")],
 ) -> None:
     """Write the model for other runtimes: ONNX or Keras, its preprocessing inside, taking
@@ -407,7 +407,7 @@ def import_(
     source: Annotated[Path, typer.Argument(
         metavar="SOURCE.onnx", help="An MLP as ONNX: Gemm or MatMul+Add layers and "
                                     "activations, e.g. PyTorch's torch.onnx.export.")],
-    out: Annotated[Path, typer.Argument(metavar="OUT.h5", help="The fcnn model to write.")],
+    out: Annotated[str, typer.Argument(metavar="OUT.h5", help="The fcnn model to write.")],
     softmax: Annotated[bool, typer.Option(
         "--softmax", help="The graph ends in logits (a classifier trained with a cross-"
                           "entropy loss): make its last layer softmax.")] = False,
@@ -489,7 +489,7 @@ def config_show(
 
 @app.command(short_help="Write a starter config for your data.")
 def init(
-    path: Annotated[Path | None, typer.Argument(
+    path: Annotated[str | None, typer.Argument(
         metavar="[PATH]", help="Where to write the config (default: <data name>.yaml).")] = None,
     data: Annotated[str | None, typer.Option(
         "--data", metavar="PATH",

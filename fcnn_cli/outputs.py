@@ -6,9 +6,10 @@ first, before any work, and gets the file to write or one line saying why not:
 
 - an output that is one of the command's inputs (the same file, however spelled: a
   symbolic link, `./x` or a hard link) is refused; nothing is written;
-- an existing folder is a place: the file goes inside it, under the name the command
-  gives its file when the option is left out (report's `<model>.report.html`); a command
-  with no name of its own (predict --csv, export, import, --log) refuses a folder;
+- an existing folder, or a path written as one (`pages/`, ending in a separator), is a
+  place: the file goes inside it, under the name the command gives its file when the
+  option is left out (report's `<model>.report.html`); a command with no name of its own
+  (predict --csv, export, import, --log) refuses a folder;
 - missing parent folders are created when the file is written (as `mkdir -p`); a parent
   that exists but is a file is refused here, before any work;
 - an existing output that is not a regular file (a FIFO, a device such as /dev/null) is
@@ -34,9 +35,11 @@ def output_path(path: str | Path, label: str, inputs: Inputs | None = None,
     """The file to write for the output `label` (an option, e.g. "--out") given as
     `path`. `inputs` maps what each input is ("the model") to its path; `name` is the
     command's own file name, used inside a folder (None: a folder is refused, `example`
-    showing a file name to give instead)."""
+    showing a file name to give instead). Pass the text as the user typed it: a trailing
+    separator, which Path drops, says "a folder"."""
+    folder = str(path).endswith(("/", os.sep))
     path = Path(path)
-    if path.is_dir():
+    if folder or path.is_dir():
         if name is None:
             raise FcnnError(f"{label} {path} is a folder; give a file name such as "
                             f"{path / example}")

@@ -24,7 +24,7 @@ FORMATS = ("table", "json", "csv")
 Write = Callable[[Prediction], None]
 
 
-def csv_target(csv_path: Path | None, model: str, inputs: list[Path]) -> Path | None:
+def csv_target(csv_path: str | None, model: str, inputs: list[Path]) -> Path | None:
     """Where --csv writes, checked before any work: never the model or an INPUT (however
     spelled), never a folder (predict has no file name of its own to put inside it)."""
     if csv_path is None:

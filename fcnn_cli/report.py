@@ -122,7 +122,7 @@ def default_path(model: str | Path) -> Path:
     return Path(f"{path.stem}.report.html")
 
 
-def write(model: Model, out: Path, data: str | None = None, split: str | None = None,
+def write(model: Model, out: str | Path, data: str | None = None, split: str | None = None,
           warn: Callable[[str], None] | None = None) -> Path:
     """Build the page for `model` on `split` of its data (or on `data`), write it to `out`
     atomically, and return `out`; `warn` hears why an evaluation was left out."""

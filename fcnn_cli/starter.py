@@ -71,10 +71,10 @@ def starter(data: str, label_column: str | None = None, drop: Sequence[str] = ()
                                       channels=image.channels)
     text = _TEMPLATE.format(
         summary=_summary(dataset, data), source=source,
-        test_fraction="0.0" if dataset.x_test is not None else "0.1",
+        test_fraction=f"{'0.0' if dataset.x_test is not None else '0.1':<17}",
         test_note="the dataset has its own test split" if dataset.x_test is not None
         else "held out for the final test score",
-        normalize="scale" if dataset.pixel_max is not None else "standardize",
+        normalize=f"{'scale' if dataset.pixel_max is not None else 'standardize':<21}",
         normalize_note="pixels / their maximum" if dataset.pixel_max is not None
         else "each feature to zero mean, unit variance (fitted on train)",
         hidden=_hidden_layers(dataset), output=_output_layer(dataset),
@@ -302,8 +302,8 @@ seed: 42                          # the same seed gives bit-identical weights
 data:
   {source}
   val_fraction: 0.1               # carved from the training data, stratified
-  test_fraction: {test_fraction}              # {test_note}
-  normalize: {normalize}              # {normalize_note}
+  test_fraction: {test_fraction}# {test_note}
+  normalize: {normalize}# {normalize_note}
 model:
   layers:                         # hidden layers, then the output layer
 {hidden}

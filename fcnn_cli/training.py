@@ -92,7 +92,7 @@ class Outcome:
         return self.model.history
 
 
-def prepare_files(output: Path, log: Path | None, fresh_log: bool,
+def prepare_files(output: str | Path, log: str | Path | None, fresh_log: bool,
                   inputs: list[tuple[str, str | Path | None]] | None = None,
                   resume: Path | None = None, label: str = "--out",
                   name: str | None = None) -> tuple[Path, Path | None]:

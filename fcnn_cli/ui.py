@@ -347,7 +347,8 @@ def training_summary(outcome: Outcome) -> None:
     test = outcome.test
     if sizes.get("test") == 0:
         _out.print("no test split (data.test_fraction 0); score new data with: "
-                   f"fcnn eval {outcome.output} --data PATH", markup=False, soft_wrap=True)
+                   f"fcnn eval {outcome.output} --data PATH (or all of the training data "
+                   "with --split all)", markup=False, soft_wrap=True)
     if test is not None and "per_output" in test:
         errors = "; ".join(f"{name}: MAE {_num(m['mae'])}, R² {_num(m['r2'], 3)}"
                            for name, m in test["per_output"].items())
@@ -404,6 +405,10 @@ class TrialsDisplay:
         _out.print(f"study {plan.study} in {shown_url(plan.url)}: {plan.trials} trials, "
                    f"scored on {plan.metric.replace('_', ' ')}{again}", markup=False,
                    soft_wrap=True)
+        if n >= plan.trials:
+            _out.print(f"nothing to run: the study already has {n} of --trials {plan.trials}; "
+                       f"give --trials {n + plan.trials} to run {plan.trials} more",
+                       markup=False, soft_wrap=True)
         if self.live:
             from rich.live import Live
 
@@ -438,7 +443,8 @@ class TrialsDisplay:
     def _line(self, row: TrialRow, rows: list[TrialRow]) -> str:
         names = _column_names(list(row.params))
         params = " ".join(f"{n}={_param(v)}" for n, v in zip(names, row.params.values()))
-        best = self._best(rows)
+        # best so far: trials read in the same poll but numbered later are not yet "so far"
+        best = self._best([r for r in rows if r.number <= row.number])
         lead = f" (best {self._value(best.value)}, trial {best.number})" if best else ""
         note = f"  {row.note}" if row.note else ""
         return (f"trial {row.number:>3}  {row.state:<8}  {self.metric.replace('_', ' ')} "
@@ -614,9 +620,11 @@ def name_table(kind: str, rows: list[tuple[str, str]]) -> None:
     _out.print(table)
 
 
-def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees") -> None:
+def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees",
+               size: str | None = None) -> None:
     """Draw a picture in the terminal, two pixel rows per character (▀: top fg, bottom bg):
-    a 2-D array in gray, an (H, W, 3) array in colour; titled `name — what (size)`.
+    a 2-D array in gray, an (H, W, 3) array in colour; titled `name — what (size)`, the
+    picture's own size unless `size` says otherwise (a sheet of pictures).
     Without colour (a pipe, NO_COLOR) each character is a shade of a gray ramp instead,
     and a picture wider than the terminal is drawn smaller."""
     colour = pixels.ndim == 3
@@ -635,7 +643,8 @@ def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees
         lines.append("".join(f"[rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})]▀[/]"
                              for t, b in zip(top, bottom)))
     kind = " RGB" if colour else ""
-    _out.print(f"{name} — {what} ({pixels.shape[0]}×{pixels.shape[1]}{kind}):",
+    size = size or f"{pixels.shape[0]}×{pixels.shape[1]}"
+    _out.print(f"{name} — {what} ({size}{kind}):",
                markup=False, soft_wrap=_soft_wrap())
     for line in lines:  # soft_wrap: a picture never folds (and is no wider than the console)
         _out.print(line, soft_wrap=True)
@@ -740,6 +749,7 @@ def show_augmented(pictures: np.ndarray) -> None:
     where that would leave them too small to read, a few to a line (a wider gap then
     separates one picture's lines from the next one's)."""
     rows, copies, h, w = pictures.shape[:4]
+    each = f"{h}×{w} each"  # the pictures' own size, whatever size they are drawn at
     gap = max(1, h // 14)
     per_line, size = _sheet_layout(copies, w, gap, _out.width)
     if size < w:
@@ -758,7 +768,8 @@ def show_augmented(pictures: np.ndarray) -> None:
             top, left = r * group + (c // per_line) * (h + gap), (c % per_line) * (w + gap)
             sheet[top:top + h, left:left + w] = pictures[r, c]
     show_image("training pictures", sheet,
-               f"as they are (left) and {copies - 1} deformed copies as data.augment draws them")
+               f"as they are (left) and {copies - 1} deformed copies as data.augment draws them",
+               size=each)
 
 
 def _sheet_layout(copies: int, width: int, gap: int, columns: int) -> tuple[int, int]:
@@ -835,6 +846,7 @@ def print_trace(result: TraceResult) -> None:
     from rich.text import Text
 
     from fcnn_cli.trace import comparison_rows, fmt, gradient_check_warning, plural, sup
+    from fcnn_cli.trace.formatting import relative
     from fcnn_cli.trace.tables import inputs_table, layer_tables
 
     arch = "-".join(map(str, result.architecture))
@@ -855,7 +867,7 @@ def print_trace(result: TraceResult) -> None:
         header, rows = comparison_rows(result)
         _say(_trace_table("the same network under each cost", header, rows))
     _say(f"gradient check: backprop vs central finite differences on {result.checked}: "
-         f"largest relative error {result.max_rel_error:.2e}")
+         f"largest relative error {relative(result.max_rel_error)}")
     problem = gradient_check_warning(result)
     if problem:
         warn(problem)

@@ -185,6 +185,13 @@ def test_tune_says_in_one_line_that_it_continues_a_study_it_found(tmp_path: Path
                      "scored on val accuracy; continuing the study: 1 earlier trial "
                      "(--study NAME starts a fresh one)")
     assert result.stdout.count("continuing the study") == 1
+    assert "nothing to run" not in result.stdout
+
+    again = runner.invoke(app, ["tune", config, "--space", str(tmp_path / "space.yaml"),
+                                "--trials", "2", "--out", str(best)])
+    assert again.exit_code == 0, again.output
+    assert "nothing to run: the study already has 2 of --trials 2; give --trials 4 to run 2 " \
+        "more" in again.stdout
 
 
 # --- a dataset that is not there ------------------------------------------------------
@@ -225,3 +232,23 @@ def test_two_separate_runs_of_one_config_give_bit_identical_weights(tmp_path: Pa
         assert done.returncode == 0, done.stderr
     a, b = (load_model(tmp_path / f"{n}.h5").network for n in ("a", "b"))
     assert all(p.tobytes() == q.tobytes() for p, q in zip(a.params(), b.params(), strict=True))
+
+
+def test_a_trial_line_names_the_best_of_the_trials_up_to_it(capsys: pytest.CaptureFixture
+                                                            ) -> None:
+    """Several trials read in one poll: each line's best is of the trials so far, not a
+    later one's."""
+    from types import SimpleNamespace
+
+    from fcnn_cli.tuning.search import TrialRow
+    from fcnn_cli.ui import TrialsDisplay
+
+    display = TrialsDisplay(live=False)
+    display.start(SimpleNamespace(trials=3, metric="val_accuracy", study="s", earlier=0,
+                                  url="sqlite:///s.db"))
+    display.printed = set()
+    display.show([TrialRow(n, "complete", {"lr": 0.1}, value, 2, 2, 0.1)
+                  for n, value in enumerate([0.9, 0.5, 0.99])])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("trial")]
+    assert "(best 90.00%, trial 0)" in lines[1]
+    assert "(best 99.00%, trial 2)" in lines[2]

@@ -152,6 +152,37 @@ def test_init_into_a_folder_writes_the_data_name_inside(work: Path) -> None:
     assert (work / "configs" / "in.yaml").is_file()
 
 
+def test_a_new_folder_written_with_a_slash_gets_the_default_name_inside(work: Path) -> None:
+    pytest.importorskip("matplotlib")
+    result = runner.invoke(app, ["report", "m.h5", "--out", "pages/"])
+    assert result.exit_code == 0, result.output
+    assert (work / "pages" / "m.report.html").is_file()
+
+
+def test_train_into_a_new_folder_written_with_a_slash(work: Path) -> None:
+    config = _config(work, "runs/digits.h5")
+    result = runner.invoke(app, ["train", str(config), "--out", "new/", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (work / "new" / "digits.h5").is_file()
+
+
+def test_init_into_a_new_folder_written_with_a_slash(work: Path) -> None:
+    result = runner.invoke(app, ["init", "cfgs/", "--data", "in.csv"])
+    assert result.exit_code == 0, result.output
+    assert (work / "cfgs" / "in.yaml").is_file()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["predict", "m.h5", "in.csv", "--csv", "outdir/"], "--csv outdir is a folder"),
+    (["export", "m.h5", "outdir/"], "OUT outdir is a folder"),
+    (["train", "digits", "--out", "x.h5", "--log", "logs/"], "--log logs is a folder"),
+])
+def test_a_new_folder_written_with_a_slash_is_refused_where_there_is_no_name(
+        work: Path, args: list[str], expected: str) -> None:
+    refused(args, work, expected)
+    assert not (work / "outdir").exists() and not (work / "logs").exists()
+
+
 def test_a_device_is_never_replaced(work: Path) -> None:
     refused(["predict", "m.h5", "in.csv", "--csv", os.devnull], work, "is a device")
 

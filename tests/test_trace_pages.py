@@ -127,7 +127,7 @@ def test_a_failed_gradient_check_is_a_red_box_in_the_drawing(saturated: Path) ->
     svg = trace(str(saturated), "--format", "svg")
     assert 'class="alarm"' in svg
     text = visible_text(svg)
-    assert "Gradient check FAILED" in text and "relative error 1.00e+00" in text
+    assert "Gradient check FAILED" in text and "relative error 1 " in text
     assert "saturated" in text  # what it means, and what to do
     assert "FAILED (see the red box above)" in text
 
@@ -136,7 +136,7 @@ def test_a_failed_gradient_check_is_an_alert_at_the_top_of_the_page(saturated: P
     page = trace(str(saturated), "--format", "html")
     alarm = re.search(r'<div class="alarm" role="alert">(.*?)</div>', page, flags=re.S)
     assert alarm is not None and page.index("alarm") < page.index("<figure")
-    assert "Gradient check failed" in alarm.group(1) and "1.00e+00" in alarm.group(1)
+    assert "Gradient check failed" in alarm.group(1) and "relative error 1 " in alarm.group(1)
     assert 'class="failed"' in page  # and the check's own line, in red
 
 

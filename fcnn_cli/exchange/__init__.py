@@ -25,16 +25,13 @@ FORMATS = (".onnx", ".keras")
 def export(model: Model, out: str | Path) -> Path:
     """Write `model` to `out` as ONNX (`.onnx`) or a Keras 3 archive (`.keras`)."""
     from fcnn_cli.atomic import replaced
+    from fcnn_cli.outputs import output_path
 
-    out = Path(out)
+    out = output_path(out, "OUT", {"the model": model.source or None}, example="model.onnx")
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise FcnnError(f"cannot export to {out}: give a file ending in "
                         f"{' or '.join(FORMATS)} (ONNX, or a Keras 3 archive)")
-    from fcnn_cli.outputs import output_path
-
-    out = output_path(out, "OUT", {"the model": model.source or None},
-                      example="model" + suffix)
     try:
         with replaced(out) as temporary:
             if suffix == ".onnx":
@@ -60,12 +57,12 @@ def import_onnx(source: str | Path, out: str | Path, add_softmax: bool = False,
     file is checked whole before anything is written; a refused file writes nothing."""
     from fcnn_cli.outputs import output_path
 
-    source, out = Path(source), Path(out)
-    if out.suffix.lower() != ".h5":
-        raise FcnnError(f"{out}: fcnn models are HDF5 files; give a name ending in .h5")
+    source = Path(source)
     if not source.is_file():
         raise FcnnError(f"{source}: no such file; give an .onnx file")
     out = output_path(out, "OUT", {"the ONNX file": source}, example="model.h5")
+    if out.suffix.lower() != ".h5":
+        raise FcnnError(f"{out}: fcnn models are HDF5 files; give a name ending in .h5")
     from fcnn_cli.exchange.onnx_in import model_from_onnx
 
     model = model_from_onnx(source, add_softmax=add_softmax, options=options)

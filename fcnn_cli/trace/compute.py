@@ -153,7 +153,8 @@ def _sampled_check(net: Network, x: Array, y: Array, per_array: int = 10,
         worst = max(worst, max_relative_error([g.reshape(-1)[chosen]], [numeric]))
         count += chosen.size
     total = sum(p.size for p in net.params())
-    return worst, f"{count} of {total} parameters (each array's largest gradients and a random few)"
+    return worst, (f"{count:,} of {total:,} parameters (each array's largest gradients and a "
+                   "random few)")
 
 
 def to_float64(net: Network) -> Network:
@@ -231,9 +232,11 @@ def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None
             y = np.asarray(model.target_normalizer(y), dtype=np.float64)
             header.append(f"target y: {target} in the targets' units, standardised to "
                           f"{', '.join(fmt(v) for v in y[0])} as in training")
-    eta = lr if lr is not None else _configured_lr(model.config_text)
-    header.append(f"update: one plain gradient-descent step with η = {fmt(eta)}"
-                  + (" (--lr)" if lr is not None else " (the model's configured learning rate)"))
+    configured = _configured_lr(model.config_text)
+    eta = lr if lr is not None else configured if configured is not None else 0.1
+    why = (" (--lr)" if lr is not None else " (the model's configured learning rate)"
+           if configured is not None else " (the model records none; choose with --lr)")
+    header.append(f"update: one plain gradient-descent step with η = {fmt(eta)}{why}")
     result = trace_network(net, x, y, eta)
     result.header, result.class_names = header, model.class_names
     return result
@@ -248,11 +251,12 @@ def _class_index(target: str, names: list[str]) -> int:
                     f"({', '.join(names)}){did_you_mean(target, names)}")
 
 
-def _configured_lr(config_text: str) -> float:
+def _configured_lr(config_text: str) -> float | None:
+    """The learning rate the model was trained with, or None where it records none."""
     from fcnn_cli.yamlfile import parse
 
     try:
         lr = parse(config_text, "the model's stored config")["training"]["optimizer"]["lr"]
         return float(lr)
     except (FcnnError, KeyError, TypeError, ValueError):
-        return 0.1
+        return None

@@ -76,6 +76,11 @@ def compact(text: str) -> str:
     return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
 
 
+def relative(error: float) -> str:
+    """A relative error to three significant digits, exponent short (3.01e-6, 1)."""
+    return compact(f"{error:.3g}")
+
+
 def fmt(value: float) -> str:
     """A number to about four significant digits, without a misleading '-0'."""
     value = float(value)
@@ -111,7 +116,7 @@ def gradient_check_warning(result: TraceResult, tolerance: float = 1e-4) -> str 
     if result.max_rel_error <= tolerance:
         return None
     return (f"backprop and finite differences disagree (relative error "
-            f"{result.max_rel_error:.2e} > {tolerance:g}): outputs saturated at 0 or 1 make "
+            f"{relative(result.max_rel_error)} > {tolerance:g}): outputs saturated at 0 or 1 make "
             "the cost flat or clipped there, so the numerical gradient is not trustworthy; "
             "try smaller weights or inputs")
 

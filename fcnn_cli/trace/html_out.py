@@ -23,6 +23,7 @@ from fcnn_cli.trace.formatting import (
     gradient_check_warning,
     notation,
     plural,
+    relative,
     sup,
 )
 from fcnn_cli.trace.svg import trace_svg
@@ -133,7 +134,7 @@ def _network_page(result: TraceResult) -> str:
         parts.append(_table("the same network under each cost", *comparison_rows(result)))
     problem = gradient_check_warning(result)
     parts.append(_p(f"gradient check: backprop vs central finite differences on "
-                    f"{result.checked}: largest relative error {result.max_rel_error:.2e}"
+                    f"{result.checked}: largest relative error {relative(result.max_rel_error)}"
                     + (f" — FAILED: {problem}" if problem else ""),
                     "failed" if problem else None))
     if result.notes:

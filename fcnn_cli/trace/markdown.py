@@ -21,6 +21,7 @@ from fcnn_cli.trace.formatting import (
     gate_sensitivity,
     gradient_check_warning,
     plural,
+    relative,
     wide_layer_view,
 )
 
@@ -137,7 +138,7 @@ def trace_markdown(result: TraceResult) -> str:
         header, rows = comparison_rows(result)
         lines += ["## The same network under each cost", ""] + _md_table(header, rows)
     lines += [f"Gradient check: backprop against central finite differences on "
-              f"{result.checked}: largest relative error {result.max_rel_error:.2e}.", ""]
+              f"{result.checked}: largest relative error {relative(result.max_rel_error)}.", ""]
     problem = gradient_check_warning(result)
     if problem:
         lines += [f"**Warning:** {problem}.", ""]

@@ -28,6 +28,7 @@ from fcnn_cli.trace.formatting import (
     gradient_check_warning,
     notation,
     plural,
+    relative,
     sup,
     top_delta_units,
     unicode_script,
@@ -447,7 +448,7 @@ def network_svg(result: TraceResult, standalone: bool = True) -> str:
               "∂C/∂b and the update")
     failed = gradient_check_warning(result) is not None
     check = (f"gradient check: backprop vs central finite differences on {result.checked}: "
-             f"largest relative error {result.max_rel_error:.2e}"
+             f"largest relative error {relative(result.max_rel_error)}"
              + (" — FAILED (see the red box above)" if failed else ""))
     body.append(_text(24, bottom, escape(legend), "small", "start"))
     if standalone:

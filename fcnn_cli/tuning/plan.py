@@ -61,7 +61,7 @@ def make_plan(config: str | Path | dict[str, Any] | Config, space: str | Path, t
     searched = load_space(space, raw)
     name = study or re.sub(r"[^A-Za-z0-9._-]+", "-", cfg.name)
     read = _inputs(config, space, cfg)
-    best_path = output_path(Path(out) if out is not None else Path(f"{name}.best.yaml"), "--out",
+    best_path = output_path(out if out is not None else f"{name}.best.yaml", "--out",
                             read, name=f"{name}.best.yaml", example=f"{name}.best.yaml")
     url = optuna_side.storage_url(storage, name, best_path,
                                   [*read, ("the best config", best_path)])
