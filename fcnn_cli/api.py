@@ -72,7 +72,7 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     """
     import yaml
 
-    from fcnn_cli.config import config_warnings
+    from fcnn_cli.config import config_warnings, input_files
     from fcnn_cli.training import Trainer, prepare_files
 
     cfg = load_config(config, overrides, **changes)
@@ -80,11 +80,10 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     for message in config_warnings(cfg):
         reporter.warn(message)
     # an --out folder holds the config's file name; never written over the config or data
-    data = Path(cfg.data.path).expanduser() if cfg.data.path is not None else None
-    inputs = [("the config", _config_file(config)), ("the data", data)]
     output, log_file = prepare_files(
         out if out is not None else cfg.output, log,  # as typed: `runs/` means a folder
-        fresh_log=resume is None, inputs=inputs, resume=Path(resume) if resume else None,
+        fresh_log=resume is None, inputs=input_files(config, cfg),
+        resume=Path(resume) if resume else None,
         label="--out" if out is not None else "the config's output",
         name=Path(cfg.output).name if out is not None else None)
     if cfg.data.path is not None:  # so eval finds the data from any folder later
@@ -94,13 +93,6 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     outcome = trainer.run(Path(resume) if resume is not None else None)
     outcome.warnings = reporter.warnings
     return outcome
-
-
-def _config_file(config: str | Path | dict[str, Any] | Config) -> Path | None:
-    """The file a config came from (a path or a recipe's name), None for a mapping."""
-    from fcnn_cli.shipped import config_path
-
-    return config_path(config) if isinstance(config, (str, Path)) else None
 
 
 def augmented(config: str | Path | dict[str, Any] | Config, count: int = 4, variants: int = 3,

@@ -21,7 +21,7 @@ from fcnn_cli.outputs import make_parents
 
 @contextlib.contextmanager
 def replaced(path: Path) -> Iterator[Path]:
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent  # (Path("x").parent is ".")
     make_parents(path)  # missing folders are made, as everywhere (fcnn_cli/outputs.py)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)

@@ -87,6 +87,14 @@ def _shown(text: str) -> str:
     return visible(mask_urls(text))
 
 
+def _command_line(args: list[str]) -> str:
+    """A command to copy: each argument made safe by itself, then quoted for the shell
+    (masking the joined line would eat a closing quote after a masked value)."""
+    import shlex
+
+    return shlex.join(map(_shown, args))
+
+
 def _run(job: Callable[[], Any]) -> Any:
     """Run a command body, turning expected failures into one line and an exit status."""
     try:
@@ -146,8 +154,6 @@ def train(
             outcome = api.train(config, out=out, resume=resume, log=log,
                                 progress=ui.make_reporter(quiet), overrides=overrides)
         except Interrupted as stopped:
-            import shlex
-
             command = ["fcnn", "train", str(config)]
             command += ["--out", str(out)] if out else []
             for item in overrides or []:
@@ -155,7 +161,7 @@ def train(
             command += ["--log", str(log)] if log else []
             command += ["--quiet"] if quiet else []
             command += ["--resume", str(stopped.checkpoint)]
-            print(f"{_shown(stopped.message)}\nresume with: {_shown(shlex.join(command))}",
+            print(f"{_shown(stopped.message)}\nresume with: {_command_line(command)}",
                   file=sys.stderr)
             raise typer.Exit(stopped.exit_code) from None
         ui.training_summary(outcome)
@@ -201,8 +207,6 @@ def tune(
     """Search hyperparameters on Optuna; write the best config (and train it)."""
 
     def job() -> None:
-        import shlex
-
         from fcnn_cli import api, ui
 
         display = ui.TrialsDisplay()
@@ -217,8 +221,7 @@ def tune(
             done = len(outcome.rows) - outcome.count("failed")
             print(f"{outcome.stopped}: stopped; the running trials are recorded as failed, "
                   f"{done} of {trials} trials are done\ncontinue the study with: "
-                  f"{_shown(shlex.join(['fcnn', *map(_shown, sys.argv[1:])]))}",
-                  file=sys.stderr)
+                  f"{_command_line(['fcnn', *sys.argv[1:]])}", file=sys.stderr)
             raise typer.Exit(outcome.exit_code)
         if train_best and outcome.best_config is not None:
             trained = api.train(outcome.best_config, progress=ui.make_reporter(False))
@@ -511,7 +514,7 @@ def init(
     """Write a commented starter config for your data, ready for `fcnn train`."""
 
     def job() -> None:
-        from fcnn_cli.starter import starter
+        from fcnn_cli.starter import write_starter
 
         source = data
         if source is None:
@@ -520,20 +523,10 @@ def init(
                                 "class), a .csv, a .npz, an IDX folder or a dataset name")
             source = typer.prompt("Your data (image folder, .csv, .npz, IDX folder, or a "
                                   "dataset name)")
-        from fcnn_cli.atomic import replaced
-        from fcnn_cli.outputs import output_path
-
-        name = f"{Path(source).stem or 'model'}.yaml"
-        target = output_path(path or Path(name), "PATH", name=name, inputs={
-            "the data": source if Path(source).exists() else None})
-        if target.exists() and not force:
-            raise FcnnError(f"{target} exists; choose another PATH or add --force")
         chosen = None if features is None else [c.strip() for c in features.split(",")]
-        made = starter(source, label_column, drop or [], chosen)
-        text = made.text
-        with replaced(target) as temporary:
-            temporary.write_text(text, encoding="utf-8")
-        print(text.splitlines()[0])
+        target, made = write_starter(source, path, force=force, label_column=label_column,
+                                     drop=drop or [], features=chosen)
+        print(made.text.splitlines()[0])
         if made.left_out:
             names = ", ".join(column for column, _ in made.left_out[:8])
             more = f" and {len(made.left_out) - 8} more" if len(made.left_out) > 8 else ""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fcnn_cli.data.augment_spec import AugmentSpec, Draw, Elastic
 from fcnn_cli.data.image_spec import ImageSpec, default_pipeline
@@ -273,14 +273,6 @@ class Config(Strict):
     training: TrainingConfig = TrainingConfig()
     output: str = Field("model.h5", description="Where the trained model is saved.")
 
-    @model_validator(mode="after")
-    def _fits_in_memory(self, info: ValidationInfo) -> Config:
-        if not (info.context or {}).get("sizes_checked_later"):
-            problem = memory_problem(self)
-            if problem:
-                raise ValueError(problem)
-        return self
-
 
 FLOAT32 = 4  # bytes: pictures become float32 inputs
 
@@ -296,12 +288,12 @@ def memory_problem(config: Config, inputs: int | None = None) -> str | None:
     weights, batch = declared_bytes(config, inputs)
     problem = over_budget(weights)
     if problem:
-        units = [layer.units for layer in config.model.layers]
-        fan_in = [_inputs(config, inputs), *units[:-1]]
-        widest = max(range(len(units)), key=lambda i: units[i] * fan_in[i])
+        shapes = _shapes(config, inputs)
+        widest = max(range(len(shapes)), key=lambda i: shapes[i][0] * shapes[i][1])
+        units, fan_in = shapes[widest]
         count = weights // _itemsize(config)
         return (f"model.layers: the network's {count:,} weights and biases take {problem} "
-                f"(layers[{widest}] alone: {units[widest]:,} units × {fan_in[widest]:,} "
+                f"(layers[{widest}] alone: {units:,} units × {fan_in:,} "
                 "inputs); use fewer units, or raise the budget with FCNN_MEMORY_BUDGET")
     problem = over_budget(batch)
     if problem:
@@ -314,11 +306,16 @@ def memory_problem(config: Config, inputs: int | None = None) -> str | None:
 
 def declared_bytes(config: Config, inputs: int | None = None) -> tuple[int, int]:
     """What the network's weights and biases, and one batch's activations, take in bytes."""
-    inputs = _inputs(config, inputs)
-    units = [layer.units for layer in config.model.layers]
-    weights = sum(n * (m + 1) for n, m in zip(units, [inputs, *units[:-1]]))
-    batch = config.training.batch_size * (inputs + 3 * sum(units))
+    shapes = _shapes(config, inputs)
+    weights = sum(units * (fan_in + 1) for units, fan_in in shapes)
+    batch = config.training.batch_size * (shapes[0][1] + 3 * sum(n for n, _ in shapes))
     return weights * _itemsize(config), batch * _itemsize(config)
+
+
+def _shapes(config: Config, inputs: int | None) -> list[tuple[int, int]]:
+    """(units, inputs) of each layer: its weight matrix's shape."""
+    units = [layer.units for layer in config.model.layers]
+    return list(zip(units, [_inputs(config, inputs), *units[:-1]]))
 
 
 def _inputs(config: Config, inputs: int | None) -> int:
@@ -348,6 +345,17 @@ def load_config(source: str | Path | dict[str, Any] | Config,
     return validate(*raw_config(source, overrides, **changes))
 
 
+def input_files(source: str | Path | dict[str, Any] | Config, cfg: Config
+                ) -> list[tuple[str, Path | None]]:
+    """The files training on `cfg` reads (the config file a path or a recipe's name came
+    from, the data file): what its outputs must never be."""
+    from fcnn_cli.shipped import config_path
+
+    config = config_path(source) if isinstance(source, (str, Path)) else None
+    data = Path(cfg.data.path).expanduser() if cfg.data.path is not None else None
+    return [("the config", config), ("the data", data)]
+
+
 def raw_config(source: str | Path | dict[str, Any] | Config,
                overrides: list[str] | None = None, **changes: Any) -> tuple[dict[str, Any], str]:
     """`load_config`'s mapping before validation, and where it came from (for messages):
@@ -372,9 +380,13 @@ def validate(raw: dict[str, Any], source: str, sizes_checked_later: bool = False
     """`raw` as a Config, or one FcnnError line; `sizes_checked_later` leaves out the
     memory check (a search space checks its largest values together)."""
     try:
-        return Config.model_validate(raw, context={"sizes_checked_later": sizes_checked_later})
+        config = Config.model_validate(raw)
     except ValidationError as error:
         raise FcnnError(f"{source}: {describe(error)}") from None
+    problem = None if sizes_checked_later else memory_problem(config)
+    if problem:
+        raise FcnnError(f"{source}: {problem}")
+    return config
 
 
 SPACE_EXAMPLE = "training.optimizer.lr: {low: 0.01, high: 1.0, log: true}"

@@ -14,6 +14,19 @@ class FcnnError(Exception):
         self.exit_code = exit_code
 
 
+def clipped(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters with an ellipsis, so a message stays one short line
+    whatever a file held."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def listing(names: Iterable[object], most: int, quoted: bool = False) -> str:
+    """The first `most` names, comma-separated, then how many there are in all."""
+    names = list(names)
+    shown = ", ".join(repr(n) if quoted else str(n) for n in names[:most])
+    return shown + (f", … ({len(names)} in all)" if len(names) > most else "")
+
+
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """" (did you mean 'x'?)" for the closest choice, or "" when none is close."""
     import difflib  # only when there is a mistake to explain

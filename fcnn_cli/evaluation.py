@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fcnn_cli.errors import FcnnError
+from fcnn_cli.errors import FcnnError, listing
 from fcnn_cli.model import Model, Progress
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def training_config(model: Model) -> Config | None:
         return None
     if not isinstance(raw, dict):
         raise FcnnError(f"{model.display_name}: its stored training config is not a mapping")
-    return validate(raw, f"{model.display_name} (its stored config)")
+    return validate(raw, source)
 
 
 def evaluate(model: Model, data: str | None = None, split: str | None = None) -> Report:
@@ -237,13 +237,9 @@ def _class_positions(ours: list[str], theirs: list[str], name: str) -> np.ndarra
     if theirs == [str(k) for k in range(len(theirs))] and len(theirs) <= len(ours):
         return None  # whole-number labels with no names: class indices, as the model counts
     unknown = [class_name for class_name in theirs if class_name not in where]
-    raise FcnnError(f"{name} has classes the model does not know: {_listing(unknown)} "
-                    f"(it knows {_listing(ours)}); label the data with the model's classes")
-
-
-def _listing(names: list[str], shown: int = 6) -> str:
-    more = f", … ({len(names)} in all)" if len(names) > shown else ""
-    return ", ".join(repr(n) for n in names[:shown]) + more
+    raise FcnnError(f"{name} has classes the model does not know: "
+                    f"{listing(unknown, 6, quoted=True)} (it knows "
+                    f"{listing(ours, 6, quoted=True)}); label the data with the model's classes")
 
 
 @dataclass

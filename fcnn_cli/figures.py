@@ -106,8 +106,9 @@ def learning_curves(history: dict[str, np.ndarray], best_epoch: int | None,
     # One legend for all the axes, above them: inside an axis it would lie over a curve or
     # the best-epoch line wherever it went, and the curves share their colours anyway.
     handles, labels = loss_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.93 if has_lr else 0.96),
-               ncol=len(labels), frameon=False)
+    if labels:  # (none where every loss is NaN: matplotlib refuses a legend of 0 columns)
+        fig.legend(handles, labels, loc="lower center", frameon=False, ncol=len(labels),
+                   bbox_to_anchor=(0.5, 0.93 if has_lr else 0.96))
     return _svg(fig, "curves")
 
 

@@ -48,7 +48,7 @@ def check_allocation(what: str, shape: Iterable[int], itemsize: int) -> None:
     shape = tuple(int(n) for n in shape)
     need, budget = nbytes(shape, itemsize), memory_budget()
     if need > budget:
-        raise FcnnError(f"{what} declares shape {_short(shape)}, {_size(need)} in memory, over "
+        raise FcnnError(f"{what} declares shape {shape_text(shape)}, {_size(need)} in memory, over "
                         f"fcnn's memory budget of {_size(budget)}; the file is damaged or "
                         "not meant for fcnn (raise the budget with FCNN_MEMORY_BUDGET)")
 

@@ -10,8 +10,9 @@ first, before any work, and gets the file to write or one line saying why not:
   place: the file goes inside it, under the name the command gives its file when the
   option is left out (report's `<model>.report.html`); a command with no name of its own
   (predict --csv, export, import, --log) refuses a folder;
-- missing parent folders are created when the file is written (as `mkdir -p`); a parent
-  that exists but is a file is refused here, before any work;
+- missing parent folders are created when the file is written (as `mkdir -p`; training,
+  which writes its checkpoint and log as it goes, makes them before its first epoch); a
+  parent that exists but is a file is refused here, before any work;
 - an existing output that is not a regular file (a FIFO, a device such as /dev/null) is
   refused: the atomic rename would replace it; a symbolic link to a file is followed, so
   the file it points to is replaced and the link stays.
@@ -45,7 +46,7 @@ def output_path(path: str | Path, label: str, inputs: Inputs | None = None,
                             f"{path / example}")
         path = path / name
         if path.is_dir():
-            raise FcnnError(f"{label}: {path} is a folder; give a file name")
+            raise FcnnError(f"{label} {path} is a folder; give a file name")
     _check_kind(path, label)
     _check_parents(path, label)
     exists = path.exists()

@@ -109,7 +109,7 @@ class Evaluated:
     x: np.ndarray        # raw inputs (N, *input_shape)
     labels: np.ndarray   # class indices (N,), or regression targets (N, K)
     values: np.ndarray   # class probabilities (N, classes), or outputs in target units (N, K)
-    index: np.ndarray | None = None  # each row's position in the data as read
+    index: np.ndarray    # each row's position in the data as read
     row_names: RowNames | None = None  # how the file names its rows (a CSV's row numbers)
 
 
@@ -338,8 +338,8 @@ def _worst_rows(model: Model, ev: Evaluated) -> str:
 def _row_heads(ev: Evaluated, order: np.ndarray) -> tuple[list[str], list[list[str]], str]:
     """The columns that say which row each is, their cells, and how to read them: a CSV's
     row number (as a spreadsheet shows it) and its id column; else the position in the
-    data as read; else the position in the split."""
-    if ev.row_names is not None and ev.index is not None:
+    data as read."""
+    if ev.row_names is not None:
         names = ev.row_names.of(ev.index[order])
         heads = list(names)
         cells = [[names[h][k] for h in heads] for k in range(len(order))]
@@ -347,10 +347,8 @@ def _row_heads(ev: Evaluated, order: np.ndarray) -> tuple[list[str], list[list[s
         named = f" and <i>{_text(ids[0])}</i> is the file's own id column" if ids else ""
         return heads, cells, ("<i>CSV row</i> is the row as a spreadsheet numbers it (the "
                               f"header is row 1){named}")
-    if ev.index is not None:
-        return (["example"], [[str(ev.index[k])] for k in order],
-                "<i>example</i> counts from 0 in the data as read")
-    return ["row"], [[str(k)] for k in order], "<i>row</i> counts from 0 within the split"
+    return (["example"], [[str(ev.index[k])] for k in order],
+            "<i>example</i> counts from 0 in the data as read")
 
 
 def _class_cells(model: Model, ev: Evaluated, i: int) -> list[str]:

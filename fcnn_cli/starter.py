@@ -1,8 +1,9 @@
 """`fcnn init`: a commented starter config for the user's own data, ready for `fcnn train`.
 
-The data are read once to find what the config needs: the input size, the classes or
-the number of regression targets, whether there is an official test split, whether the
-inputs are pixels. The choices are plain, safe defaults; the comments say what to change.
+The data are read to find what the config needs: the input size, the classes or the
+number of regression targets, whether there is an official test split, whether the
+inputs are pixels (a .csv's columns are first profiled in one pass, to choose the
+features). The choices are plain, safe defaults; the comments say what to change.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from fcnn_cli.data import IMAGE_SUFFIXES
 from fcnn_cli.data.image_spec import ImageSpec
 from fcnn_cli.data.sources import DATASETS, Dataset, load_dataset
 from fcnn_cli.data.table import Profile, read_table
-from fcnn_cli.errors import FcnnError
+from fcnn_cli.errors import FcnnError, clipped
+from fcnn_cli.sanitize import visible
 
 
 @dataclass
@@ -32,11 +34,25 @@ class Starter:
     left_out: list[tuple[str, str]]  # (column, why)
 
 
-def starter_config(data: str, label_column: str | None = None, drop: Sequence[str] = (),
-                   features: list[str] | None = None) -> str:
-    """The YAML text of a starter config for `data` (a dataset name or a path); see
-    `starter`."""
-    return starter(data, label_column, drop, features).text
+def write_starter(data: str, path: str | None = None, *, force: bool = False,
+                  label_column: str | None = None, drop: Sequence[str] = (),
+                  features: list[str] | None = None) -> tuple[Path, Starter]:
+    """Write a starter config for `data` (see `starter`) to `path`, default
+    `<data name>.yaml` (a folder: that name inside it), whole or not at all; never over
+    the data, nor over an existing file unless `force`. Returns the file and the config."""
+    from fcnn_cli.atomic import replaced
+    from fcnn_cli.outputs import output_path
+
+    name = f"{Path(data).stem or 'model'}.yaml"
+    # (a dataset's name is no file: "mnist" must not read as the same file as PATH mnist)
+    target = output_path(path or name, "PATH", name=name,
+                         inputs={"the data": data if Path(data).exists() else None})
+    if target.exists() and not force:
+        raise FcnnError(f"{target} exists; choose another PATH or add --force")
+    made = starter(data, label_column, drop, features)
+    with replaced(target) as temporary:
+        temporary.write_text(made.text, encoding="utf-8")
+    return target, made
 
 
 def starter(data: str, label_column: str | None = None, drop: Sequence[str] = (),
@@ -70,7 +86,7 @@ def starter(data: str, label_column: str | None = None, drop: Sequence[str] = ()
         source += _IMAGE_BLOCK.format(pipeline=image.pipeline, size=list(image.size),
                                       channels=image.channels)
     text = _TEMPLATE.format(
-        summary=_summary(dataset, data), source=source,
+        summary=_plain(_summary(dataset, data), None), source=source,
         test_fraction=f"{'0.0' if dataset.x_test is not None else '0.1':<17}",
         test_note="the dataset has its own test split" if dataset.x_test is not None
         else "held out for the final test score",
@@ -248,10 +264,11 @@ def _flow(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) if "\n" in text else text
 
 
-def _plain(text: str, most: int = 40) -> str:
-    """Text for a one-line YAML comment: whitespace (new lines too) as single spaces."""
-    text = " ".join(text.split())
-    return text if len(text) <= most else text[:most - 1] + "…"
+def _plain(text: str, most: int | None = 40) -> str:
+    """Text for a one-line YAML comment: whitespace (new lines too) as single spaces, other
+    control characters as escapes (YAML refuses them, a terminal would obey them)."""
+    text = visible(" ".join(text.split()))
+    return text if most is None else clipped(text, most)
 
 
 def _summary(dataset: Dataset, data: str) -> str:

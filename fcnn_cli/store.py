@@ -6,7 +6,7 @@ A model may keep its weights as float16 on disk (`compact=True`, for the models 
 in the package: half the size); they are float32 again once loaded.
 
 Reading trusts nothing in the file (`_Reader`): every declared shape is checked against the
-architecture and the memory budget (fcnn_cli/limits.py) before an array is read, structure
+architecture and the memory budget (fcnn_cli/limits.py) before its array is read, structure
 and types before they are used, and NaN or infinite weights are refused; each problem is
 one FcnnError naming the file and the place in it.
 """
@@ -27,9 +27,9 @@ import h5py
 import numpy as np
 
 from fcnn_cli import __version__
-from fcnn_cli.data.image_spec import FITS, PIPELINES, ImageSpec, spec_for_shape
+from fcnn_cli.data.image_spec import ImageSpec, spec_for_shape
 from fcnn_cli.data.split import NORMALIZATIONS, Normalizer
-from fcnn_cli.errors import FcnnError
+from fcnn_cli.errors import FcnnError, clipped
 from fcnn_cli.limits import check_allocation, check_total, nbytes, shape_text
 from fcnn_cli.model import Model
 from fcnn_cli.nn import Network, make_activation, make_cost
@@ -72,8 +72,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
 def load_model(path: str | Path) -> Model:
     """The model at `path`; a damaged, hostile or foreign file is one FcnnError (_Reader)."""
     with _open(Path(path)) as f:
-        reader = _Reader(f, Path(path))
-        model = reader.model(reader.plan())
+        model = _Reader(f, Path(path)).model()
     model.source = str(path)
     return model
 
@@ -82,16 +81,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     with _open(path) as f:
         reader = _Reader(f, path)
-        plan = reader.plan()
+        model = reader.model()
         if "training" not in f or "optimizer" not in f:
             raise FcnnError(f"{path} is a model, not a checkpoint; resume from the "
                             "<output>.ckpt.h5 file that training writes")
-        optimizer = reader.state_arrays("optimizer", plan.param_shapes)
-        arrays = reader.state_arrays("training", plan.param_shapes)
-        state = reader.loop_state()
-        model = reader.model(plan)
-        return Checkpoint(model, {key: reader.read(ds) for key, ds in optimizer.items()},
-                          state, {key: reader.read(ds) for key, ds in arrays.items()})
+        shapes = [p.shape for p in model.network.params()]
+        return Checkpoint(model, reader.state_arrays("optimizer", shapes), reader.loop_state(),
+                          reader.state_arrays("training", shapes))
 
 
 def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
@@ -145,94 +141,45 @@ MAX_RANK = 8            # input_shape: (I,), (H, W) or (H, W, C) in practice
 _KINDS = {"text": "a string", "int": "a whole number", "number": "a number",
           "ints": "a list of whole numbers", "floats": "a list of numbers",
           "texts": "a list of strings"}
-
-
-@dataclass
-class _Layer:
-    w: h5py.Dataset
-    b: h5py.Dataset
-    activation: str
-    slope: float
-    alpha: np.ndarray | None  # prelu: one slope per unit
-
-
-@dataclass
-class _Plan:
-    """What a model file holds, every part checked; the arrays not read yet."""
-
-    cost: str
-    input_shape: tuple[int, ...]
-    layers: list[_Layer]
-    normalize: str
-    mean: h5py.Dataset
-    std: h5py.Dataset
-    target: tuple[str, h5py.Dataset, h5py.Dataset] | None  # kind, mean, std
-    history: dict[str, h5py.Dataset]
-    small: dict[str, Any]  # the Model's other fields, read from attributes
-
-    @property
-    def param_shapes(self) -> list[tuple[int, ...]]:
-        """The shapes of Network.params(): every w, every b, then each PReLU's slopes."""
-        return [layer.w.shape for layer in self.layers] + \
-            [layer.b.shape for layer in self.layers] + \
-            [layer.alpha.shape for layer in self.layers if layer.alpha is not None]
+_REQUIRED = object()  # attr(): no default, a missing attribute is an error
 
 
 class _Reader:
-    """One model or checkpoint file, read in two steps. `plan` checks every object's kind,
-    dtype and declared shape against the rest of the file, the architecture and the memory
-    budget, reading only small attributes; then each array is read once and refused if it
-    holds NaN or infinity. A refusal names the file, the place in it and what was expected."""
+    """One model or checkpoint file, read part by part in the order the architecture
+    unfolds (input shape, layer 1, layer 2, ...). Each object's kind, dtype and declared
+    shape are checked against what the file has shown so far and the memory budget (the
+    arrays read so far counted in) before its values are read once; NaN or infinity is
+    then refused. A refusal names the file, the place in it and what was expected."""
 
     def __init__(self, f: h5py.File, path: Path) -> None:
-        self.f, self.path = f, path
+        self.f: h5py.Group = f["/"]  # (File.attrs looks "/" up again on every use)
+        self.path = path
         self.file_size = path.stat().st_size
-        self.declared = 0  # bytes the arrays checked so far take once read
+        self.declared = 0  # bytes the arrays read so far take, the next one counted first
 
     def damaged(self, where: str, problem: str) -> FcnnError:
-        return FcnnError(f"{self.path} is damaged: {_clip(where)} {problem}; retrain the model "
-                         "or restore the file")
+        return FcnnError(f"{self.path} is damaged: {clipped(where, 100)} {problem}; retrain the "
+                         "model or restore the file")
 
     def missing(self, where: str) -> FcnnError:
-        return FcnnError(f"{self.path} is not a complete fcnn model: {_clip(where)} is missing; "
-                         "retrain it")
+        return FcnnError(f"{self.path} is not a complete fcnn model: {clipped(where, 100)} is "
+                         "missing; retrain it")
 
     # --- the model
 
-    def plan(self) -> _Plan:
+    def model(self) -> Model:
         self.check_format()
         pre = self.child(self.f, "preprocess", h5py.Group)
         input_shape = self.input_shape(pre)
         inputs = math.prod(input_shape)
-        layers = self.layers(inputs)
-        outputs = layers[-1].w.shape[0]
-        normalize = self.choice(pre, "normalize", NORMALIZATIONS)
-        mean, std = (self.array(self.child(pre, name, h5py.Dataset),
-                                *_one_or_each(inputs, "input")) for name in ("mean", "std"))
-        target = None
-        if "target_normalize" in pre.attrs:
-            target = (self.choice(pre, "target_normalize", NORMALIZATIONS),
-                      *(self.array(self.child(pre, name, h5py.Dataset),
-                                   *_one_or_each(outputs, "output"))
-                        for name in ("target_mean", "target_std")))
-        return _Plan(self.choice(self.f, "cost", COSTS), input_shape, layers, normalize, mean,
-                     std, target, self.history(), self.small(pre, input_shape, outputs))
-
-    def model(self, plan: _Plan) -> Model:
-        """Read the planned arrays, each once, into a Model."""
-        ws = [self.read(layer.w) for layer in plan.layers]
-        acts = [_activation(layer, w.dtype) for layer, w in zip(plan.layers, ws)]
-        network = Network(ws, [self.read(layer.b) for layer in plan.layers], acts,
-                          make_cost(plan.cost))
-        target = None if plan.target is None else \
-            Normalizer(plan.target[0], self.read(plan.target[1]), self.scale(plan.target[2]))
-        return Model(network=network,
-                     normalizer=Normalizer(plan.normalize, self.read(plan.mean),
-                                           self.scale(plan.std)),
-                     input_shape=plan.input_shape, target_normalizer=target,
-                     history={key: self.read(ds, finite=False)  # (NaN: a metric not measured)
-                              for key, ds in plan.history.items()},
-                     **plan.small)
+        network = self.network(inputs)
+        outputs = network.sizes[-1]
+        normalizer = self.normalizer(pre, "", inputs, "input")
+        target = self.normalizer(pre, "target_", outputs, "output") \
+            if "target_normalize" in pre.attrs else None
+        return Model(network=network, normalizer=normalizer, input_shape=input_shape,
+                     target_normalizer=target, history=self.history(),
+                     **self.small(pre, input_shape, outputs))
 
     def check_format(self) -> None:
         f, path = self.f, self.path
@@ -256,72 +203,80 @@ class _Reader:
                                f"expected 1 to {MAX_RANK} positive sizes")
         return shape
 
-    def layers(self, inputs: int) -> list[_Layer]:
+    def network(self, inputs: int) -> Network:
         group = self.child(self.f, "layers", h5py.Group)
         names, count = list(group), len(group)
         if not names or set(names) != {str(l) for l in range(1, count + 1)}:
-            found = ", ".join(repr(_clip(n, 20)) for n in sorted(names)[:4])
+            found = ", ".join(repr(clipped(n, 20)) for n in sorted(names)[:4])
             raise self.damaged(group.name, f"holds {found or 'nothing'}{', …' if count > 4 else ''}"
                                f", expected the groups 1 to {max(count, 1)}, one per layer")
-        layers: list[_Layer] = []
+        ws: list[np.ndarray] = []
+        bs: list[np.ndarray] = []
+        acts: list[Any] = []
         for l in range(1, count + 1):
-            units = layers[-1].w.shape[0] if layers else inputs
-            layers.append(self.layer(self.child(group, str(l), h5py.Group), l, units))
-        return layers
+            w, b, act = self.layer(self.child(group, str(l), h5py.Group), l,
+                                   len(ws[-1]) if ws else inputs)
+            ws.append(w)
+            bs.append(b)
+            acts.append(act)
+        return Network(ws, bs, acts, make_cost(self.choice(self.f, "cost", COSTS)))
 
-    def layer(self, group: h5py.Group, l: int, inputs: int) -> _Layer:
-        w, b = self.child(group, "w", h5py.Dataset), self.child(group, "b", h5py.Dataset)
+    def layer(self, group: h5py.Group, l: int, inputs: int) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Layer l's weights, biases and activation (with its slopes, for prelu)."""
+        stored = self.child(group, "w", h5py.Dataset)
         source = "the input" if l == 1 else f"layer {l - 1}"
-        self.array(w, lambda s: len(s) == 2 and s[0] >= 1 and s[1] == inputs,
-                   f"(units, {_count(inputs)}): layer {l} takes the {_count(inputs)} outputs "
-                   f"of {source}")
-        units = w.shape[0]
-        self.array(b, lambda s: s == (units,), f"({units},), one bias per unit of layer {l}")
-        activation = self.choice(w, "activation", ACTIVATIONS)
-        slope = self.attr(w, "slope", "number") if "slope" in w.attrs else 0.01
-        alpha = None
-        if activation == "prelu":
-            alpha = self.attr(w, "alpha", "floats")
+        w = self.array(stored, lambda s: len(s) == 2 and s[0] >= 1 and s[1] == inputs,
+                       f"(units, {_count(inputs)}): layer {l} takes the {_count(inputs)} outputs "
+                       f"of {source}")
+        units = len(w)
+        b = self.array(self.child(group, "b", h5py.Dataset), lambda s: s == (units,),
+                       f"({units},), one bias per unit of layer {l}")
+        activation = self.choice(stored, "activation", ACTIVATIONS)
+        slope = self.attr(stored, "slope", "number", default=0.01)
+        act = make_activation(activation, units, w.dtype, slope)
+        if isinstance(act, PReLU):
+            where = f"{stored.name} attribute 'alpha'"
+            alpha = self.attr(stored, "alpha", "floats")
             if alpha.shape != (units,):
-                raise self.damaged(f"{w.name} attribute 'alpha'", f"has {alpha.size} values, "
-                                   f"expected {units}, one slope per unit of layer {l}")
-            self.finite(alpha, f"{w.name} attribute 'alpha'")
-        return _Layer(w, b, activation, slope, alpha)
+                raise self.damaged(where, f"has {alpha.size} values, expected {units}, one "
+                                   f"slope per unit of layer {l}")
+            self.finite(alpha, where)
+            act.alpha = alpha.astype(w.dtype)
+        return w, b, act
 
-    def history(self) -> dict[str, h5py.Dataset]:
+    def history(self) -> dict[str, np.ndarray]:
         if not _has(self.f, "history"):  # (files from before fcnn kept a history)
             return {}
         group = self.child(self.f, "history", h5py.Group)
         return {key: self.array(self.child(group, key, h5py.Dataset),
                                 lambda s: len(s) == 1 and s[0] <= MAX_EPOCHS,
                                 f"(epochs,), one value per epoch, at most {MAX_EPOCHS:,}",
-                                kinds="iuf")
+                                kinds="iuf", finite=False)  # (NaN: a metric not measured)
                 for key in group}
 
     def small(self, pre: h5py.Group, input_shape: tuple[int, ...], outputs: int) -> dict[str, Any]:
         """The Model's fields kept in attributes, each checked against the architecture."""
         f, inputs = self.f, math.prod(input_shape)
-        pixel_max = self.attr(pre, "pixel_max", "number") if "pixel_max" in pre.attrs else None
+        pixel_max = self.attr(pre, "pixel_max", "number", default=None)
         if pixel_max is not None and pixel_max <= 0:
             raise self.damaged(f"{pre.name} attribute 'pixel_max'",
                                f"is {pixel_max}, expected the positive value of full ink")
-        config_text = self.attr(f, "config", "text") if "config" in f.attrs else ""
+        config_text = self.attr(f, "config", "text", default="")
         return {
             "class_names": self.names(pre, "class_names", outputs, "output units"),
             "pixel_max": pixel_max, "config_text": config_text,
-            "created": self.attr(f, "created", "text") if "created" in f.attrs else "",
+            "created": self.attr(f, "created", "text", default=""),
             "image": self.image(pre, input_shape, pixel_max, config_text),
             "feature_names": self.names(pre, "feature_names", inputs, "inputs"),
             "target_names": self.names(pre, "target_names", outputs, "output units"),
             "split_sizes": self.split_sizes(),
-            "fcnn_version": self.attr(f, "fcnn_version", "text")
-            if "fcnn_version" in f.attrs else "",
+            "fcnn_version": self.attr(f, "fcnn_version", "text", default=""),
         }
 
     def names(self, pre: h5py.Group, key: str, count: int, of: str) -> list[str] | None:
-        if key not in pre.attrs:
+        names = self.attr(pre, key, "texts", default=None)
+        if names is None:
             return None
-        names = self.attr(pre, key, "texts")
         two_for_one = key == "class_names" and len(names) == 2 and count == 1  # one sigmoid
         if len(names) != count and not two_for_one:
             raise self.damaged(f"{pre.name} attribute {key!r}",
@@ -361,7 +316,7 @@ class _Reader:
 
     # --- the checkpoint's extras
 
-    def state_arrays(self, name: str, shapes: list[tuple[int, ...]]) -> dict[str, h5py.Dataset]:
+    def state_arrays(self, name: str, shapes: list[tuple[int, ...]]) -> dict[str, np.ndarray]:
         """The arrays under /optimizer or /training: `<kind>/<i>` shaped as the network's
         i-th parameter (momentum, Adam's moments, the best weights so far), or a counter."""
         group, found = self.child(self.f, name, h5py.Group), {}
@@ -383,7 +338,7 @@ class _Reader:
 
     def loop_state(self) -> dict[str, Any]:
         state = self.json(self.child(self.f, "training", h5py.Group), "state", limit=None)
-        if not isinstance(state, dict) or not isinstance(state.get("history", {}), dict):
+        if not isinstance(state, dict):  # (its fields: training.loop_state)
             raise self.damaged("/training attribute 'state'", "is not the training loop's "
                                "state, expected a JSON object with its epoch and history")
         return state
@@ -407,8 +362,9 @@ class _Reader:
         return found
 
     def array(self, dataset: h5py.Dataset, fits: Callable[[tuple[int, ...]], bool],
-              expected: str, kinds: str = "f") -> h5py.Dataset:
-        """Check a dataset's dtype and declared shape, and count it against the budget."""
+              expected: str, kinds: str = "f", finite: bool = True) -> np.ndarray:
+        """A dataset's values, read once its dtype and declared shape are checked and it is
+        counted against the budget; float16 (a compact model) as float32."""
         dtype, shape = dataset.dtype, dataset.shape
         if dtype.kind not in kinds or (dtype.kind == "f" and dtype.itemsize not in (2, 4, 8)):
             wanted = "floating-point numbers" if kinds == "f" else "numbers"
@@ -422,10 +378,6 @@ class _Reader:
         check_allocation(f"{self.path}: {dataset.name}", shape, itemsize)
         self.declared += nbytes(shape, itemsize)
         check_total(f"the arrays of {self.path}", self.declared)
-        return dataset
-
-    def read(self, dataset: h5py.Dataset, finite: bool = True) -> np.ndarray:
-        """A checked dataset's values, read once; float16 (a compact model) as float32."""
         values = dataset[()]
         if values.dtype == np.float16:
             values = values.astype(np.float32)
@@ -433,14 +385,19 @@ class _Reader:
             self.finite(values, dataset.name)
         return values
 
-    def scale(self, dataset: h5py.Dataset) -> np.ndarray:
-        """A normaliser's std: finite and never 0 (inputs are divided by it)."""
-        values = self.read(dataset)
-        zeros = np.size(values) - np.count_nonzero(values)
+    def normalizer(self, pre: h5py.Group, prefix: str, count: int, of: str) -> Normalizer:
+        """The inputs' normaliser, or with prefix `target_` the targets': a kind, then a mean
+        and a std of one value for all or one per input (output), the std never 0."""
+        kind = self.choice(pre, f"{prefix}normalize", NORMALIZATIONS)
+        fits = _one_or_each(count, of)
+        mean = self.array(self.child(pre, f"{prefix}mean", h5py.Dataset), *fits)
+        stored = self.child(pre, f"{prefix}std", h5py.Dataset)
+        std = self.array(stored, *fits)
+        zeros = np.size(std) - np.count_nonzero(std)
         if zeros:
-            raise self.damaged(dataset.name, f"has {_values(zeros, 'zero')}, expected "
+            raise self.damaged(stored.name, f"has {_values(zeros, 'zero')}, expected "
                                "non-zero scales (inputs are divided by them)")
-        return values
+        return Normalizer(kind, mean, std)
 
     def finite(self, values: np.ndarray, where: str) -> None:
         if np.isfinite(values).all():
@@ -449,15 +406,15 @@ class _Reader:
         inf = int(np.size(values)) - nan - int(np.count_nonzero(np.isfinite(values)))
         counts = f"{nan} NaN and {inf} infinite values" if nan and inf else \
             _values(nan, "NaN") if nan else _values(inf, "infinite")
-        raise FcnnError(f"{self.path}: {_clip(where)} has {counts}; the model is damaged or its "
-                        "training diverged: retrain it (with a lower learning rate if it "
+        raise FcnnError(f"{self.path}: {clipped(where, 100)} has {counts}; the model is damaged or "
+                        "its training diverged: retrain it (with a lower learning rate if it "
                         "diverged)")
 
     def choice(self, owner: h5py.HLObject, name: str, choices: tuple[str, ...]) -> str:
         value = self.attr(owner, name, "text")
         if value not in choices:
             raise self.damaged(f"{owner.name} attribute {name!r}",
-                               f"is {_clip(value, 40)!r}, expected one of {', '.join(choices)}")
+                               f"is {clipped(value, 40)!r}, expected one of {', '.join(choices)}")
         return value
 
     def json(self, owner: h5py.HLObject, name: str, limit: int | None = MAX_JSON) -> Any:
@@ -470,13 +427,16 @@ class _Reader:
         except (ValueError, RecursionError):
             raise self.damaged(where, "is not valid JSON") from None
 
-    def attr(self, owner: h5py.HLObject, name: str, kind: str) -> Any:
-        """`owner.attrs[name]` as `kind` (one of _KINDS); its type and declared size are
-        checked before it is read (an attribute is stored whole: never larger than the file)."""
-        where = f"{owner.name} attribute {name!r}"
-        if name not in owner.attrs:
+    def attr(self, owner: h5py.HLObject, name: str, kind: str, default: Any = _REQUIRED) -> Any:
+        """`owner.attrs[name]` as `kind` (one of _KINDS), or `default` when it is not there;
+        its type and declared size are checked before it is read (an attribute is stored
+        whole: never larger than the file)."""
+        where, attrs = f"{owner.name} attribute {name!r}", owner.attrs
+        if name not in attrs:
+            if default is not _REQUIRED:
+                return default
             raise self.missing(where)
-        stored = owner.attrs.get_id(name)
+        stored = attrs.get_id(name)
         shape, dtype = stored.shape, stored.dtype
         is_text = h5py.check_string_dtype(dtype) is not None
         right = is_text if kind in ("text", "texts") else \
@@ -487,7 +447,7 @@ class _Reader:
             raise self.damaged(where, f"declares {shape_text(shape)} values, more than the "
                                "whole file holds")
         try:
-            value = owner.attrs[name]
+            value = attrs[name]
         except UnicodeDecodeError:
             raise self.damaged(where, "is not UTF-8 text") from None
         if kind == "text":
@@ -504,23 +464,12 @@ class _Reader:
         return float(values) if kind == "number" else values
 
 
-def _activation(layer: _Layer, dtype: np.dtype) -> Any:
-    act = make_activation(layer.activation, layer.w.shape[0], dtype, layer.slope)
-    if isinstance(act, PReLU):
-        act.alpha = np.asarray(layer.alpha, dtype=dtype)
-    return act
-
-
 def _image_spec(text: str) -> ImageSpec | None:
     """An image spec from its stored JSON, or None when it is not one."""
     try:
-        spec = ImageSpec.from_json(text)
-    except (KeyError, IndexError, TypeError, ValueError, OverflowError, AttributeError,
-            RecursionError):
+        return ImageSpec.parse(json.loads(text))
+    except (ValueError, RecursionError):  # not JSON
         return None
-    ok = spec.pipeline in PIPELINES and spec.fit in FITS and spec.channels in (1, 3) \
-        and min(spec.size) >= 1
-    return spec if ok else None
 
 
 def _one_or_each(count: int, of: str) -> tuple[Callable[[tuple[int, ...]], bool], str]:
@@ -561,10 +510,6 @@ def _count(n: int) -> str:
     return str(n) if n < 10**15 else f"about 10^{len(str(n)) - 1}"
 
 
-def _clip(text: str, limit: int = 100) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
@@ -582,7 +527,7 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
     try:
         f = h5py.File(path, "r")
     except OSError as error:
-        raise FcnnError(f"{path} is damaged or truncated ({_clip(str(error))}); retrain it"
+        raise FcnnError(f"{path} is damaged or truncated ({clipped(str(error), 100)}); retrain it"
                         ) from None
     with f:
         try:
@@ -590,8 +535,8 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
         except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
             if not isinstance(error, OSError) and not _raised_by_h5py(error):
                 raise  # a bug in fcnn, not a damaged file
-            raise FcnnError(f"{path} is damaged or truncated ({_clip(str(error))}); retrain it"
-                            ) from None
+            raise FcnnError(f"{path} is damaged or truncated ({clipped(str(error), 100)}); "
+                            "retrain it") from None
 
 
 def _raised_by_h5py(error: BaseException) -> bool:

@@ -122,21 +122,27 @@ class _Layout:
         if fold is not None:
             self.least[0] = min(self.least[0], fold)
 
-    def table(self, columns: list[int], width: int, compact: bool) -> Table | None:
-        """These columns in `width` terminal columns, or None if they cannot fit without
-        breaking a word."""
-        from rich import box
-
+    def widths(self, columns: list[int], width: int, compact: bool, fold: bool = False
+               ) -> list[int] | None:
+        """Each of these columns' width in a table `width` terminal columns wide, or None if
+        they cannot fit without breaking a word (with `fold`, the widest columns then fold
+        their words, so that a name wider than the terminal leaves the numbers whole)."""
         widths = [self.natural[i] for i in columns]
-        least = [self.least[i] for i in columns]
+        least = [1 if fold else self.least[i] for i in columns]
         overhead = 2 * len(columns) - 2 if compact else 3 * len(columns) + 1
         excess = sum(widths) + overhead - width
         while excess > 0:  # narrow the widest column that can still wrap between its words
             narrower = [k for k in range(len(widths)) if widths[k] > least[k]]
-            if not narrower:
-                return None
+            if not narrower:  # (folding: one character a column, the least rich can do)
+                return widths if fold else None
             widths[max(narrower, key=lambda k: widths[k])] -= 1
             excess -= 1
+        return widths
+
+    def table(self, columns: list[int], widths: list[int], compact: bool) -> Table:
+        """These columns at these widths, with borders or (`compact`) without."""
+        from rich import box
+
         style: dict[str, Any] = ({"box": box.SIMPLE_HEAD, "show_edge": False,
                                   "pad_edge": False, "padding": (0, 1, 0, 0)} if compact else {})
         table = Table(**style)
@@ -161,18 +167,19 @@ def fitted_tables(header: list[Cell], rows: list[list[Cell]], width: int | None 
                      styles or [None] * len(rows), fold)
     every = list(range(len(header)))
     for compact in (False, True):
-        table = layout.table(every, width, compact)
-        if table is not None:
-            return [table]
+        widths = layout.widths(every, width, compact)
+        if widths is not None:
+            return [layout.table(every, widths, compact)]
     keys = min(keys, len(header) - 1)
     tables, rest = [], every[keys:]
     while rest:
         take = len(rest)
-        while take > 1 and layout.table(every[:keys] + rest[:take], width, True) is None:
+        while take > 1 and layout.widths(every[:keys] + rest[:take], width, True) is None:
             take -= 1
         chosen = every[:keys] + rest[:take]
-        # (None only when one word is wider than the terminal: then it folds, as it must)
-        tables.append(layout.table(chosen, width, True) or layout.table(chosen, 10**6, True))
+        # (None only when a word is about as wide as the terminal: then it folds, as it must)
+        widths = layout.widths(chosen, width, True) or layout.widths(chosen, width, True, True)
+        tables.append(layout.table(chosen, widths, True))
         rest = rest[take:]
     return tables
 
@@ -635,13 +642,11 @@ def show_image(name: str, pixels: np.ndarray, what: str = "what the network sees
         levels = levels[..., None].repeat(3, axis=2)  # gray: the same level in R, G and B
     if len(levels) % 2:
         levels = np.concatenate([levels, np.zeros((1, *levels.shape[1:]), dtype=int)])
-    lines = []
-    for top, bottom in zip(levels[0::2].tolist(), levels[1::2].tolist()):
-        if _out.no_color or _out.color_system is None:
-            lines.append(_shades(top, bottom))
-            continue
-        lines.append("".join(f"[rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})]▀[/]"
-                             for t, b in zip(top, bottom)))
+    plain = _out.no_color or _out.color_system is None
+    lines = [_shades(top, bottom) if plain else
+             "".join(f"[rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})]▀[/]"
+                     for t, b in zip(top, bottom))
+             for top, bottom in zip(levels[0::2].tolist(), levels[1::2].tolist())]
     kind = " RGB" if colour else ""
     size = size or f"{pixels.shape[0]}×{pixels.shape[1]}"
     _out.print(f"{name} — {what} ({size}{kind}):",
@@ -846,7 +851,7 @@ def print_trace(result: TraceResult) -> None:
     from rich.text import Text
 
     from fcnn_cli.trace import comparison_rows, fmt, gradient_check_warning, plural, sup
-    from fcnn_cli.trace.formatting import relative
+    from fcnn_cli.trace.formatting import gradient_check_line
     from fcnn_cli.trace.tables import inputs_table, layer_tables
 
     arch = "-".join(map(str, result.architecture))
@@ -866,8 +871,7 @@ def print_trace(result: TraceResult) -> None:
     if result.comparisons:
         header, rows = comparison_rows(result)
         _say(_trace_table("the same network under each cost", header, rows))
-    _say(f"gradient check: backprop vs central finite differences on {result.checked}: "
-         f"largest relative error {relative(result.max_rel_error)}")
+    _say(gradient_check_line(result))
     problem = gradient_check_warning(result)
     if problem:
         warn(problem)

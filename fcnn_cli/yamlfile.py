@@ -62,7 +62,7 @@ def read_yaml(path: Path, kind: str = "config") -> Any:
     try:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
-            raise FcnnError(too_big(path, size, kind))
+            raise FcnnError(_too_big(path, size, kind))
         with path.open("rb") as file:  # at most one byte over: /dev/zero has no size
             data = file.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
@@ -70,7 +70,7 @@ def read_yaml(path: Path, kind: str = "config") -> Any:
     except OSError as error:
         raise FcnnError(f"cannot read {kind} file {path}: {error.strerror or error}") from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise FcnnError(too_big(path, None, kind))
+        raise FcnnError(_too_big(path, None, kind))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -78,7 +78,7 @@ def read_yaml(path: Path, kind: str = "config") -> Any:
     return parse(text, str(path))
 
 
-def too_big(path: Path, size: int | None, kind: str) -> str:
+def _too_big(path: Path, size: int | None, kind: str) -> str:
     has = f"is {size:,} bytes" if size is not None else "holds more"
     return (f"{path} {has}, over the {MAX_CONFIG_BYTES:,} bytes (1 MiB) fcnn reads from a YAML "
             f"{kind}; a {kind} is a few kilobytes: is it the right file?")

@@ -8,9 +8,11 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from fcnn_cli.data.sources import load_dataset
 from fcnn_cli.data.table import read_table
+from fcnn_cli.errors import FcnnError
 
 
 def _wide(path: Path, columns: int, rows: int = 3) -> Path:
@@ -68,3 +70,11 @@ def test_a_long_file_is_not_held_as_text(tmp_path: Path) -> None:
     # The result is 1.2 MB; the cells as Python text would be about 20 MB. Streaming keeps
     # the array (twice while its chunks are joined), the row numbers and one chunk of text.
     assert peak < 4 * x.nbytes + 8 * 2**20, peak
+
+
+def test_a_file_gone_between_its_header_and_its_rows_is_one_error(tmp_path: Path) -> None:
+    """Streaming reads the file again for its rows: by then it may have been removed."""
+    table = read_table(_wide(tmp_path / "brief.csv", 3))
+    (tmp_path / "brief.csv").unlink()
+    with pytest.raises(FcnnError, match=r"brief\.csv: cannot be read as CSV \(No such file"):
+        table.numbers(table.names)

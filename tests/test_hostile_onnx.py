@@ -258,6 +258,20 @@ def test_a_valid_file_of_the_same_shape_imports_and_predicts(tmp_path: Path) -> 
     np.testing.assert_array_equal(outputs, [[6.0, 6.0, 6.0]])
 
 
+@pytest.mark.parametrize("shape", ["[-2, -2]", "[true, 4]"])
+def test_another_tools_input_shape_that_is_no_shape_is_left_out(shape: str,
+                                                                 tmp_path: Path) -> None:
+    """Another tool's metadata is used only where it fits: sizes that multiply to the
+    4 inputs but are not positive integers must not become the model's input shape (it
+    would write a model that `fcnn` then calls damaged)."""
+    source = _file(tmp_path / "odd.onnx", meta={"input_shape": shape})
+    result = runner.invoke(app, ["import", str(source), str(tmp_path / "odd.h5")])
+    assert result.exit_code == 0, result.output
+    from fcnn_cli.api import load_model
+
+    assert load_model(tmp_path / "odd.h5").input_shape == (4,)
+
+
 def test_a_file_over_the_memory_budget_is_refused_before_it_is_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = _file(tmp_path / "big.onnx")

@@ -1,8 +1,8 @@
 """`fcnn import`: a model fcnn exported comes back whole, and another tool's graph gets the
 inputs its options describe.
 
-Round trip: a digits model (8×8 pictures, pixels 0–16) trained for two epochs here is
-exported and imported back; the imported model must predict, trace and evaluate a picture
+Round trip: the digits model the tests share (8×8 pictures, pixels 0–16) is exported
+and imported back; the imported model must predict, trace and evaluate a picture
 exactly as the original, its preprocessing applied once (the graph holds it; the import
 moves it back into the model, not on top of it). Foreign graphs are built with
 onnx.helper as PyTorch lays them out (an [N, C, H, W] input, Flatten, Gemm with transB).
@@ -35,19 +35,16 @@ def _cli(*args: str | Path) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A digits model trained for 2 epochs, its ONNX export, the import of that export, and
-    a digit picture file (a digits example drawn large, as a user's picture would be)."""
+def digits(digits_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The shared digits model, its ONNX export, the import of that export, and a digit
+    picture file (a digits example drawn large, as a user's picture would be)."""
     from PIL import Image
 
     from fcnn_cli.data.sources import load_dataset
 
     folder = tmp_path_factory.mktemp("roundtrip")
-    paths = {"h5": folder / "digits.h5", "onnx": folder / "digits.onnx",
+    paths = {"h5": digits_model, "onnx": folder / "digits.onnx",
              "back": folder / "back.h5", "png": folder / "digit.png"}
-    code, out = _cli("train", "digits", "--out", paths["h5"], "--set", "training.epochs=2",
-                     "--quiet")
-    assert code == 0, out
     assert _cli("export", paths["h5"], paths["onnx"])[0] == 0
     code, out = _cli("import", paths["onnx"], paths["back"])
     assert code == 0, out

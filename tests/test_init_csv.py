@@ -223,3 +223,19 @@ def test_column_names_that_yaml_would_misread_are_written_so_that_they_read_back
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((tmp_path / "c.yaml").read_text())["data"]["feature_columns"] == names
     _trains(tmp_path / "c.yaml", tmp_path)
+
+
+def test_escape_sequences_in_names_and_values_are_written_as_escapes(tmp_path: Path) -> None:
+    """Classes, a column and category values holding terminal escape sequences (clear the
+    screen, set the title) and line breaks: the config reads back, nothing obeys them."""
+    table = [["a", "b\x1b[2J", "kind", "label"]] + [
+        [str(i), str(i * 3 % 7), ("\x1b]0;t\x07", "y", "z")[i % 3],
+         ("ok", "bad\x1b[2J", "two\nlines: 1")[i % 3]] for i in range(30)]
+    result = _init(tmp_path, _write(tmp_path / "hostile.csv", table))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "c.yaml").read_text()
+    assert "\x1b" not in text and "\x07" not in text and "\x1b" not in result.output
+    assert text.startswith("# ") and "3 classes (bad\\x1b[2J, ok, two lines: 1)" in \
+        text.splitlines()[0]
+    assert "#   kind: is a category of 3 values (\\x1b]0;t\\x07, y, z)" in text
+    assert yaml.safe_load(text)["data"]["feature_columns"] == ["a", "b\x1b[2J"]

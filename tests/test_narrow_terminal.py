@@ -129,6 +129,19 @@ def test_eval_tables_keep_every_number_at_80_columns(monkeypatch: pytest.MonkeyP
     assert "confusion matrix" in narrow
 
 
+def test_a_name_wider_than_the_terminal_folds_and_leaves_the_numbers_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = terminal(monkeypatch, 30)
+    name = "a-class-name-longer-than-the-terminal-is-wide"
+    ui._print_tables(None, ["class", "precision", "support"],
+                     [[name, "0.9876", "1,234"], ["b", "3.442e-11", "5"]],
+                     justify=["left", "right", "right"])
+    text = screen.getvalue()
+    assert too_long(text, 30) == []
+    assert {"precision", "support", "0.9876", "1,234", "3.442e-11"} <= set(text.split())
+    assert name[:10] in text and name[-6:] in text  # the name folded, not cut off
+
+
 def test_a_confusion_matrix_too_wide_goes_on_below_by_true_class(
         monkeypatch: pytest.MonkeyPatch, digits_model: Path) -> None:
     narrow = shown(monkeypatch, 34, "eval", str(digits_model))

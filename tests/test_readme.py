@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -22,10 +21,19 @@ def python_block_after(heading: str) -> str:
     return re.search(r"```python\n(.*?)```", rest, re.DOTALL).group(1)
 
 
-def run_in(folder: Path, *args: str, env: dict[str, str] | None = None
-           ) -> subprocess.CompletedProcess[str]:
+def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+                          timeout=300)
+
+
+def snippet_output(folder: Path, exported: str, heading: str) -> str:
+    """What the README's python block after `heading` prints, run in an empty `folder`
+    once `fcnn export mnist <exported>` has written the file it loads."""
+    made = run_in(folder, "-m", "fcnn_cli", "export", "mnist", exported)
+    assert made.returncode == 0, made.stderr
+    ran = run_in(folder, "-c", python_block_after(heading))
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout.strip()
 
 
 def test_the_wheel_the_readme_installs_is_this_version() -> None:
@@ -43,21 +51,13 @@ def test_the_licence_pyproject_names_is_there() -> None:
 @pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None
                     or importlib.util.find_spec("onnx") is None, reason="needs onnx[runtime]")
 def test_the_onnx_runtime_snippet_works_outside_the_checkout(tmp_path: Path) -> None:
-    exported = run_in(tmp_path, "-m", "fcnn_cli", "export", "mnist", "mnist.onnx")
-    assert exported.returncode == 0, exported.stderr
-    ran = run_in(tmp_path, "-c", python_block_after("With ONNX Runtime"))
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == "[9]"
+    assert snippet_output(tmp_path, "mnist.onnx", "With ONNX Runtime") == "[9]"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("keras") is None
                     or importlib.util.find_spec("torch") is None, reason="needs keras, torch")
 def test_the_keras_snippet_works_outside_the_checkout(tmp_path: Path) -> None:
-    exported = run_in(tmp_path, "-m", "fcnn_cli", "export", "mnist", "mnist.keras")
-    assert exported.returncode == 0, exported.stderr
-    ran = run_in(tmp_path, "-c", python_block_after("With Keras"))
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip().endswith("[7]")
+    assert snippet_output(tmp_path, "mnist.keras", "With Keras").endswith("[7]")
 
 
 def test_the_readme_trace_file_is_well_conditioned(tmp_path: Path) -> None:

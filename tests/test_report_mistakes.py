@@ -93,7 +93,7 @@ def test_a_split_without_wrong_predictions_says_so_instead_of_listing_right_ones
     values = np.array([[0.9, 0.1], [0.4, 0.6], [0.55, 0.45]])
     labels = np.array([0, 1, 0])
     ev = report.Evaluated(classification_report(values, labels, 0.3, ["no", "yes"]),
-                          np.zeros((3, 2)), labels, values)
+                          np.zeros((3, 2)), labels, values, np.arange(3))
     model = SimpleNamespace(is_classifier=True, output_names=["no", "yes"], feature_names=None)
     assert report._worst_rows(model, ev) == "<p>No wrong predictions on these 3 rows.</p>"
 

@@ -109,3 +109,15 @@ def test_an_error_that_echoes_a_url_is_masked_by_the_command_line(
     assert result.exit_code == 2
     assert "https://admin:***@example.org/x?secret=***" in result.output
     assert "Hunter22" not in result.output and "S3cr3t" not in result.output
+
+
+def test_a_command_to_copy_is_masked_and_still_quoted_for_the_shell() -> None:
+    """The `continue the study with:` line: the password hidden, the quotes balanced."""
+    import shlex
+
+    from fcnn_cli.cli import _command_line
+
+    url = "postgresql://u@h/db?sslmode=require&password=Hunter22"
+    line = _command_line(["fcnn", "tune", "c.yaml", "--storage", url])
+    assert "Hunter22" not in line
+    assert shlex.split(line)[-1] == "postgresql://u@h/db?sslmode=require&password=***"

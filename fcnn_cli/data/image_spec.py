@@ -45,6 +45,23 @@ class ImageSpec:
         return cls(str(raw["pipeline"]), (int(raw["size"][0]), int(raw["size"][1])),
                    int(raw.get("channels", 1)), str(raw.get("fit", "pad")))
 
+    @classmethod
+    def parse(cls, raw: object) -> ImageSpec | None:
+        """A spec from its decoded JSON, each key checked; None where it is no valid spec
+        (a damaged model file, another tool's metadata)."""
+        if not isinstance(raw, dict):
+            return None
+        size, channels, fit = raw.get("size"), raw.get("channels", 1), raw.get("fit", "pad")
+
+        def whole(n: object) -> bool:
+            return type(n) is int and n > 0  # (bool is no size)
+
+        if raw.get("pipeline") not in PIPELINES or fit not in FITS or channels not in (1, 3) \
+                or not whole(channels) or not isinstance(size, list) or len(size) != 2 \
+                or not all(map(whole, size)):
+            return None
+        return cls(raw["pipeline"], (size[0], size[1]), channels, fit)
+
     def describe(self) -> str:
         """`digit, 28×28 gray`, `resize (pad), 32×32 RGB`."""
         colour = "gray" if self.channels == 1 else "RGB"

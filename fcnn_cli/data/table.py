@@ -15,6 +15,7 @@ decimal comma (`3,5`) reads as 3.5, as that spreadsheet meant it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fcnn_cli.errors import FcnnError, did_you_mean
+from fcnn_cli.errors import FcnnError, did_you_mean, listing
 
 DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 64 * 1024      # enough lines to see which separator is consistent
@@ -134,7 +135,7 @@ class Table:
             if column not in self._index:
                 raise FcnnError(f"{self.path}: no {what} '{column}'"
                                 f"{did_you_mean(column, self.names)}; columns are "
-                                f"{_listing(self.names)}{self._separator_hint()}; {how}")
+                                f"{listing(self.names, 12)}{self._separator_hint()}; {how}")
 
     def numbers(self, columns: list[str], fix: Fix | None = None) -> np.ndarray:
         """The named columns as float32 (rows, len(columns)); a cell that is not a
@@ -221,7 +222,7 @@ class Table:
     def _rows(self) -> Iterator[tuple[int, list[str]]]:
         """Every data row with its row number, each checked to be `width` cells wide."""
         first = True
-        with _open(self.path, self._text) as file:
+        with _reading(self.path, self._text) as file:
             for line, row in _nonempty_rows(file, self.delimiter, self.path):
                 if first and self.header is not None:
                     first = False
@@ -244,17 +245,12 @@ def read_table(path: Path, header: bool | None = True) -> Table:
     `Table.read`). `header`: True, the first row names the columns; None, it does when
     any of its cells is not a number (a file of numbers alone has no header)."""
     text = None if path.is_file() else _slurp(path)  # a pipe can be read only once
-    try:
-        with _open(path, text) as file:
-            delimiter = sniff_delimiter(file.read(_SNIFF_CHARS))
-            file.seek(0)
-            rows = _nonempty_rows(file, delimiter, path)
-            first = next(rows, None)
-            second = next(rows, None)
-    except UnicodeDecodeError:
-        raise FcnnError(f"{path}: not a UTF-8 text file; save the CSV as UTF-8") from None
-    except (OSError, csv.Error) as error:
-        raise FcnnError(f"{path}: cannot be read as CSV ({error})") from None
+    with _reading(path, text) as file:
+        delimiter = sniff_delimiter(file.read(_SNIFF_CHARS))
+        file.seek(0)
+        rows = _nonempty_rows(file, delimiter, path)
+        first = next(rows, None)
+        second = next(rows, None)
     if first is None:
         raise FcnnError(f"{path} is empty; a CSV needs a header row and one row per example")
     cells = first[1]
@@ -275,29 +271,31 @@ def sniff_delimiter(sample: str) -> str:
     lines = sample.splitlines()
     if len(lines) > 1 and len(sample) >= _SNIFF_CHARS:
         lines = lines[:-1]
-    if not lines:
-        return ","
     try:
-        found = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=DELIMITERS).delimiter
+        # (the Sniffer answers only one of `delimiters`, or raises)
+        return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=DELIMITERS).delimiter
     except csv.Error:  # one column, or no separator stands out
         return ","
-    return found if found in DELIMITERS else ","
 
 
-def _open(path: Path, text: str | None) -> io.TextIOBase:
-    if text is not None:
-        return io.StringIO(text, newline="")
-    return path.open(newline="", encoding="utf-8-sig")  # type: ignore[return-value]
-
-
-def _slurp(path: Path) -> str:
+@contextlib.contextmanager
+def _reading(path: Path, text: str | None) -> Iterator[io.TextIOBase]:
+    """The file (or `text`, what was read of it) open for reading; a file that cannot be
+    read or decoded, now or later in the block (gone since, bad bytes at row 10⁶), is
+    one line."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            return file.read()
+        with (path.open(newline="", encoding="utf-8-sig") if text is None
+              else io.StringIO(text, newline="")) as file:
+            yield file
     except UnicodeDecodeError:
         raise FcnnError(f"{path}: not a UTF-8 text file; save the CSV as UTF-8") from None
     except OSError as error:
         raise FcnnError(f"{path}: cannot be read as CSV ({error.strerror or error})") from None
+
+
+def _slurp(path: Path) -> str:
+    with _reading(path, None) as file:
+        return file.read()
 
 
 def _nonempty_rows(file: io.TextIOBase, delimiter: str,
@@ -307,9 +305,7 @@ def _nonempty_rows(file: io.TextIOBase, delimiter: str,
         for row in reader:
             if any(cell.strip() for cell in row):
                 yield reader.line_num, row
-    except UnicodeDecodeError:
-        raise FcnnError(f"{path}: not a UTF-8 text file; save the CSV as UTF-8") from None
-    except (OSError, csv.Error) as error:
+    except csv.Error as error:
         raise FcnnError(f"{path}: row {reader.line_num + 1} cannot be read as CSV "
                         f"({error})") from None
 
@@ -349,8 +345,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _listing(names: list[str], most: int = 12) -> str:
-    shown = ", ".join(names[:most])
-    return shown + (f", … ({len(names)} in all)" if len(names) > most else "")

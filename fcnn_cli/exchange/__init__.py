@@ -91,17 +91,11 @@ def description(model: Model) -> dict[str, Any]:
         "target_names": model.target_names,
         "target_normalize": model.target_normalizer.kind if model.target_normalizer else None,
         "split_sizes": model.split_sizes,
-        "history": _history(model.history) or None,
+        "history": {key: [float(v) for v in values] for key, values in model.history.items()
+                    if getattr(values, "ndim", 1) == 1} or None,  # NaN: null (json_text)
         "fcnn_version": model.fcnn_version or __version__,
         "created": model.created or None,
         "config": model.config_text or None,
     }
     return {key: value for key, value in facts.items() if value is not None}
 
-
-def _history(history: dict[str, Any]) -> dict[str, list[float | None]]:
-    """The per-epoch curves as JSON lists; NaN and infinity (not JSON) as null."""
-    import math
-
-    return {key: [v if math.isfinite(v) else None for v in map(float, values)]
-            for key, values in history.items() if getattr(values, "ndim", 1) == 1}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fcnn_cli.data.image_spec import PIPELINES, ImageSpec
+from fcnn_cli.data.image_spec import PIPELINES, ImageSpec, spec_for_shape
 from fcnn_cli.data.split import Normalizer
 from fcnn_cli.errors import FcnnError, did_you_mean
 from fcnn_cli.model import Model
@@ -72,9 +72,12 @@ def parse(image: str | None = None, input_shape: str | Sequence[int] | None = No
                         f"{did_you_mean(image, PIPELINES)}; choose {', '.join(PIPELINES)}")
     if classes is not None and class_names_file is not None:
         raise FcnnError("give the class names once: --classes or --class-names FILE")
-    names = _names(classes.split(",") if isinstance(classes, str) else list(classes),
-                   "--classes") if classes is not None else \
-        read_class_names(Path(class_names_file)) if class_names_file is not None else None
+    names = None
+    if classes is not None:
+        names = _names(classes.split(",") if isinstance(classes, str) else list(classes),
+                       "--classes")
+    elif class_names_file is not None:
+        names = read_class_names(Path(class_names_file))
     number = _number(scale, "--scale") if scale is not None else None
     if number is not None and number <= 0:
         raise FcnnError(f"--scale {number:g} must be above 0: raw inputs are divided by it "
@@ -215,19 +218,14 @@ def _graph_shape(declared: tuple[int, ...], features: int, image: str | None
 def _picture(shape: tuple[int, ...], pipeline: str) -> tuple[ImageSpec, bool]:
     """The picture spec of a graph input `shape`, and whether its channels come first."""
     channels_first = len(shape) == 3 and shape[0] in (1, 3) and shape[2] not in (1, 3)
-    if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0]:
-        shape = (math.isqrt(shape[0]),) * 2
-    if len(shape) == 2:
-        height, width, channels = *shape, 1
-    elif len(shape) == 3 and (channels_first or shape[2] in (1, 3)):
-        height, width, channels = shape[1:] + shape[:1] if channels_first else shape
-    else:
+    spec = spec_for_shape(shape[1:] + shape[:1] if channels_first else shape, pipeline)
+    if spec is None:
         raise FcnnError(f"--input-shape {'x'.join(map(str, shape))} is not a picture; "
                         "write HxW (gray), HxWx3 or 3xHxW (RGB)")
-    if channels == 3 and pipeline != "resize":
+    if spec.channels == 3 and pipeline != "resize":
         raise FcnnError(f"--image {pipeline} prepares gray pictures; a graph that takes "
                         "RGB pictures needs --image resize")
-    return ImageSpec(pipeline, (height, width), channels), channels_first
+    return spec, channels_first
 
 
 def _channels_last(model: Model, hwc: tuple[int, ...]) -> Model:

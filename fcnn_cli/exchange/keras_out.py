@@ -44,6 +44,7 @@ import numpy as np
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.model import Model
 from fcnn_cli.nn.activations import Activation, LeakyReLU, PReLU
+from fcnn_cli.sanitize import json_text
 
 KERAS_VERSION = "3.15.1"  # the Keras whose archive layout this reproduces
 _DENSE_ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
@@ -66,7 +67,7 @@ def write_keras(model: Model, path: Path) -> None:
     name = "fcnn_" + "-".join(map(str, model.architecture))
     features = model.architecture[0]
     members = {
-        "metadata.json": json.dumps(_metadata(model)).encode(),
+        "metadata.json": json_text(_metadata(model)).encode(),  # NaN in a curve: null
         "config.json": json.dumps(_model_config(name, features, layers)).encode(),
         "model.weights.h5": _weights_h5(name, layers),
     }

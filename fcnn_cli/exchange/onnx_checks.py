@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fcnn_cli.errors import FcnnError
+from fcnn_cli.errors import FcnnError, clipped
 
 if TYPE_CHECKING:
     import onnx
@@ -118,8 +118,7 @@ def _one_line(text: str, limit: int = 240) -> str:
     text = text.split("==> Context")[0]
     text = re.sub(r"\[\w+Error\]\s*(Inference error\(s\):\s*)?", "", text)
     text = re.sub(r"\(op_type:(\w+), node name: ([^)]*)\):", r"node '\2' (\1):", text)
-    text = " ".join(text.split()).rstrip(". ")
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return clipped(" ".join(text.split()).rstrip(". "), limit)
 
 
 def weights(values: np.ndarray, where: str, path: Path, rank: tuple[int, ...] = (0, 1, 2)
@@ -148,7 +147,7 @@ def fcnn_metadata(meta: dict[str, Any], features: int, units: int, path: Path) -
                          "the model again)")
 
     shape = meta.get("input_shape")
-    if shape is not None and not (_positive_ints(shape) and math.prod(shape) == features):
+    if shape is not None and not (positive_ints(shape) and math.prod(shape) == features):
         raise bad("input_shape", f"is not a shape of the first layer's {features} inputs")
     pixel_max = meta.get("pixel_max")
     if pixel_max is not None and not (isinstance(pixel_max, (int, float))
@@ -170,12 +169,10 @@ def fcnn_metadata(meta: dict[str, Any], features: int, units: int, path: Path) -
 
 def picture_spec_fits(image: Any, features: int) -> bool:
     """Whether `image` (the metadata's JSON) is a picture spec of `features` values."""
-    from fcnn_cli.data.image_spec import FITS, PIPELINES
+    from fcnn_cli.data.image_spec import ImageSpec
 
-    return isinstance(image, dict) and image.get("pipeline") in PIPELINES \
-        and image.get("fit", "pad") in FITS and image.get("channels", 1) in (1, 3) \
-        and _positive_ints(image.get("size")) and len(image["size"]) == 2 \
-        and math.prod(image["size"]) * image.get("channels", 1) == features
+    spec = ImageSpec.parse(image)
+    return spec is not None and math.prod(spec.shape) == features
 
 
 def _check_config(config: Any, path: Path, bad: Any) -> None:
@@ -194,6 +191,6 @@ def _check_config(config: Any, path: Path, bad: Any) -> None:
         raise bad("config", "is not a mapping of settings")
 
 
-def _positive_ints(value: Any) -> bool:
+def positive_ints(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and \
         all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)

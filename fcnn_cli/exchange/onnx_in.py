@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 
 SUPPORTED = "fcnn imports chains of Gemm/MatMul+Add and activations"
 _ELEMENTWISE = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
-_FLOAT_TYPES = {1: np.float32, 10: np.float16, 11: np.float64}  # TensorProto FLOAT, FLOAT16, DOUBLE
 
 
 @dataclass
@@ -151,13 +150,12 @@ def _load(onnx: Any, path: Path) -> onnx.ModelProto:
         raise FcnnError(f"{path}: no such file; give an ONNX model file (.onnx)")
     if path.is_dir():
         raise FcnnError(f"{path} is a folder; give an ONNX model file (.onnx)")
-    from fcnn_cli.limits import memory_budget
+    from fcnn_cli.limits import over_budget
 
-    size, budget = path.stat().st_size, memory_budget()
-    if size > budget:  # protobuf reads the whole file into memory, then parses it
-        raise FcnnError(f"{path} is {size:,} bytes, over fcnn's memory budget of {budget:,} "
-                        "bytes; an MLP's file is far smaller (raise the budget with "
-                        "FCNN_MEMORY_BUDGET)")
+    too_big = over_budget(path.stat().st_size)
+    if too_big is not None:  # protobuf reads the whole file into memory, then parses it
+        raise FcnnError(f"{path} is {too_big}; an MLP's file is far smaller (raise the "
+                        "budget with FCNN_MEMORY_BUDGET)")
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # protobuf's DecodeError, ...
@@ -236,7 +234,7 @@ class _Chain:
 
     def _check_input_type(self) -> None:
         elem = self.input.type.tensor_type.elem_type
-        if elem not in _FLOAT_TYPES:
+        if elem not in onnx_checks.FLOAT_TYPES:
             raise FcnnError(f"{self.path}: the input {self.input.name!r} is not a float tensor "
                             f"(ONNX type {elem}); fcnn networks take float inputs")
 
@@ -285,7 +283,7 @@ class _Chain:
         if op == "Identity":
             return None
         if op == "Cast":
-            if attrs.get("to") not in _FLOAT_TYPES:
+            if attrs.get("to") not in onnx_checks.FLOAT_TYPES:
                 raise FcnnError(f"{self.path}: node {label!r} casts to a non-float type; "
                                 f"{SUPPORTED}")
             return Step("cast", label, op)
@@ -615,8 +613,7 @@ def _input_shape(parsed: Parsed, chain: _Chain, meta: dict[str, Any],
     """The metadata's shape, else the input's static shape after the batch (when a Flatten
     follows), else (features,)."""
     shape = meta.get("input_shape")
-    if isinstance(shape, list) and shape and all(isinstance(n, int) for n in shape) \
-            and math.prod(shape) == features:
+    if onnx_checks.positive_ints(shape) and math.prod(shape) == features:
         return tuple(shape)
     dims = chain.input_dims()[1:]
     if parsed.flattened and dims and all(d is not None for d in dims) \
@@ -705,10 +702,6 @@ def _history(value: Any) -> dict[str, np.ndarray]:
 
 def _image(value: Any, features: int) -> ImageSpec | None:
     """The metadata's picture spec when it describes the network's inputs."""
-    if not onnx_checks.picture_spec_fits(value, features):
-        return None
-    try:
-        return ImageSpec.from_json(json.dumps(value))
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
+    spec = ImageSpec.parse(value)
+    return spec if spec is not None and math.prod(spec.shape) == features else None
 

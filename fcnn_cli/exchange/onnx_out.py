@@ -28,7 +28,6 @@ config (the training config, YAML). `fcnn import` restores all of them.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -171,8 +170,9 @@ class _Graph:
 
 
 def metadata(model: Model) -> dict[str, str]:
-    """The model's description as text (lists and objects as JSON)."""
+    """The model's description as text (lists and objects as JSON, NaN as null)."""
     from fcnn_cli.exchange import description
+    from fcnn_cli.sanitize import json_text
 
-    return {key: value if isinstance(value, str) else json.dumps(value)
+    return {key: value if isinstance(value, str) else json_text(value)
             for key, value in description(model).items()}

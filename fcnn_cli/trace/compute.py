@@ -232,10 +232,12 @@ def trace_model(model: Model, given: str | Path | np.ndarray, target: str | None
             y = np.asarray(model.target_normalizer(y), dtype=np.float64)
             header.append(f"target y: {target} in the targets' units, standardised to "
                           f"{', '.join(fmt(v) for v in y[0])} as in training")
-    configured = _configured_lr(model.config_text)
-    eta = lr if lr is not None else configured if configured is not None else 0.1
-    why = (" (--lr)" if lr is not None else " (the model's configured learning rate)"
-           if configured is not None else " (the model records none; choose with --lr)")
+    if lr is not None:
+        eta, why = lr, " (--lr)"
+    elif (configured := _configured_lr(model.config_text)) is not None:
+        eta, why = configured, " (the model's configured learning rate)"
+    else:
+        eta, why = 0.1, " (the model records none; choose with --lr)"
     header.append(f"update: one plain gradient-descent step with η = {fmt(eta)}{why}")
     result = trace_network(net, x, y, eta)
     result.header, result.class_names = header, model.class_names

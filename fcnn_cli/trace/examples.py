@@ -20,13 +20,13 @@ from fcnn_cli.shipped import trace_examples
 from fcnn_cli.trace.formatting import Array, fmt_shape, plural, sup
 
 _TRACE_REQUIRED = ("x", "y", "lr", "layers")
-_MAX_EXP = math.log(np.finfo(np.float64).max)  # ≈ 709.78
 _TRACE_OPTIONAL = ("activation", "cost", "description", "notes", "compare_costs")
 _KIND_KEYS = {
     "softmax": (("x",), ("kind", "description", "notes")),
     "gate": (("x", "y", "z"), ("kind", "description", "notes", "nudge")),
     "architecture": (("shapes",), ("kind", "description", "notes")),
 }
+_MAX_EXP = math.log(np.finfo(np.float64).max)  # ≈ 709.78: e^x overflows above
 
 
 def _short(value: Any) -> str:

@@ -111,6 +111,12 @@ def fmt_shape(a: Array) -> str:
     return "×".join(str(s) for s in a.shape)
 
 
+def gradient_check_line(result: TraceResult) -> str:
+    """The gradient check's outcome, as the terminal, the drawing and the page state it."""
+    return (f"gradient check: backprop vs central finite differences on {result.checked}: "
+            f"largest relative error {relative(result.max_rel_error)}")
+
+
 def gradient_check_warning(result: TraceResult, tolerance: float = 1e-4) -> str | None:
     """What a failed gradient check most likely means, or None when it passed."""
     if result.max_rel_error <= tolerance:

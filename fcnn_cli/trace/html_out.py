@@ -20,10 +20,10 @@ from fcnn_cli.trace.formatting import (
     fmt,
     gate_rows,
     gate_sensitivity,
+    gradient_check_line,
     gradient_check_warning,
     notation,
     plural,
-    relative,
     sup,
 )
 from fcnn_cli.trace.svg import trace_svg
@@ -61,9 +61,8 @@ div.alarm strong { font-size: 1.1em; }
 def _notation(text: str) -> str:
     """Text in the lecture's notation as HTML: w^l, a^{l−1} and C_n with <sup> and <sub>
     (never the raw carets), everything else escaped."""
-    tags = {"sup": "sup", "sub": "sub"}
-    return "".join(f"<{tags[kind]}>{escape(piece)}</{tags[kind]}>" if kind else escape(piece)
-                   for kind, piece in notation(text))
+    return "".join(f"<{kind}>{escape(piece)}</{kind}>" if kind else escape(piece)
+                   for kind, piece in notation(text))  # (kind: "sup" or "sub", the tags)
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
@@ -133,9 +132,7 @@ def _network_page(result: TraceResult) -> str:
     if result.comparisons:
         parts.append(_table("the same network under each cost", *comparison_rows(result)))
     problem = gradient_check_warning(result)
-    parts.append(_p(f"gradient check: backprop vs central finite differences on "
-                    f"{result.checked}: largest relative error {relative(result.max_rel_error)}"
-                    + (f" — FAILED: {problem}" if problem else ""),
+    parts.append(_p(gradient_check_line(result) + (f" — FAILED: {problem}" if problem else ""),
                     "failed" if problem else None))
     if result.notes:
         parts.append(_p(result.notes, "note", lecture=True))

@@ -11,6 +11,7 @@ formatted by `formatting.py`, so they read exactly as the terminal tables print 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
@@ -25,10 +26,10 @@ from fcnn_cli.trace.formatting import (
     fmt,
     fmt_new,
     gate_sensitivity,
+    gradient_check_line,
     gradient_check_warning,
     notation,
     plural,
-    relative,
     sup,
     top_delta_units,
     unicode_script,
@@ -446,10 +447,8 @@ def network_svg(result: TraceResult, standalone: bool = True) -> str:
     legend = ("circles: z = w a + b, a = f(z) in bold, δ = ∂C/∂z in magenta · edges: w → "
               "w − η ∂C/∂w in green, width ∝ |w|, blue w ≥ 0, orange w < 0 · hover for ∂C/∂w, "
               "∂C/∂b and the update")
-    failed = gradient_check_warning(result) is not None
-    check = (f"gradient check: backprop vs central finite differences on {result.checked}: "
-             f"largest relative error {relative(result.max_rel_error)}"
-             + (" — FAILED (see the red box above)" if failed else ""))
+    failed = bool(alarm)  # (both drawn only when standalone)
+    check = gradient_check_line(result) + (" — FAILED (see the red box above)" if failed else "")
     body.append(_text(24, bottom, escape(legend), "small", "start"))
     if standalone:
         body.append(_text(24, bottom + LINE, escape(check), "failed" if failed else "small",
@@ -535,16 +534,10 @@ def gate_svg(g: GateExample, standalone: bool = True) -> str:
 
 
 def _lines(text: str, width: int) -> list[str]:
-    """A paragraph as lines of at most `width` characters (SVG text does not wrap)."""
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    return lines
+    """A paragraph as lines of at most `width` characters (SVG text does not wrap); a word
+    longer than that is a line of its own, never broken."""
+    return textwrap.wrap(" ".join(text.split()), width, break_long_words=False,
+                         break_on_hyphens=False) or [""]
 
 
 def _wrapped(x: float, y: float, text: str, width: int) -> list[str]:

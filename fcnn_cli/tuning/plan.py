@@ -82,8 +82,7 @@ def make_plan(config: str | Path | dict[str, Any] | Config, space: str | Path, t
 def _inputs(config: str | Path | dict[str, Any] | Config, space: str | Path,
             cfg: Config) -> list[tuple[str, Path | None]]:
     """The files a search reads, which its outputs must never be."""
-    from fcnn_cli.shipped import config_path, space_path
+    from fcnn_cli.config import input_files
+    from fcnn_cli.shipped import space_path
 
-    data = Path(cfg.data.path).expanduser() if cfg.data.path is not None else None
-    return [("the config", config_path(config) if isinstance(config, (str, Path)) else None),
-            ("the search space", space_path(space)), ("the data", data)]
+    return [*input_files(config, cfg), ("the search space", space_path(space))]

@@ -228,11 +228,11 @@ def _number(where: str, name: str, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise FcnnError(f"{where}: {name} must be a number, not {shown(value)}")
     try:
-        number = float(value)  # an int too: one past float's range is no bound either
-    except (ValueError, OverflowError):
-        number = math.nan if isinstance(value, int) else None
-    if number is None:
-        raise FcnnError(f"{where}: {name} must be a number, not {shown(value)}")
+        number = float(value)
+    except OverflowError:  # a whole number past float's range is no bound either
+        number = math.inf
+    except ValueError:
+        raise FcnnError(f"{where}: {name} must be a number, not {shown(value)}") from None
     if not math.isfinite(number):
         raise FcnnError(f"{where}: {name} must be finite, not {shown(value)}")
     return number if isinstance(value, str) else value

@@ -9,6 +9,7 @@ name and asks it for trials; the database is the only thing they share.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import warnings
@@ -46,8 +47,8 @@ def storage_url(storage: str | None, study: str, beside: Path,
     label = "--storage" if storage is not None else "the study file"
     if storage is None:
         storage = str(beside.parent / f"{study}.db")
-    if "://" not in storage:
-        path = output_path(Path(storage).expanduser(), label, inputs, name=f"{study}.db")
+    if "://" not in storage:  # as typed: a trailing `/` says "a folder"
+        path = output_path(os.path.expanduser(storage), label, inputs, name=f"{study}.db")
         return f"sqlite:///{path.resolve()}"
     file, query = _sqlite_file(storage)
     if file is None:
@@ -56,13 +57,13 @@ def storage_url(storage: str | None, study: str, beside: Path,
     return f"sqlite:///{path}{query}"
 
 
-def _sqlite_file(url: str) -> tuple[Path | None, str]:
-    """The file of an `sqlite:///FILE[?query]` URL and its query; None for other URLs and
-    an in-memory database."""
+def _sqlite_file(url: str) -> tuple[str | None, str]:
+    """The file of an `sqlite:///FILE[?query]` URL, as written, and its query; None for
+    other URLs and an in-memory database."""
     if not url.startswith("sqlite:///"):
         return None, ""
     file, mark, query = url.removeprefix("sqlite:///").partition("?")
-    return (Path(file) if file and file != ":memory:" else None), mark + query
+    return (file if file and file != ":memory:" else None), mark + query
 
 
 def shown_url(url: str) -> str:
@@ -79,7 +80,7 @@ def open_storage(url: str, heartbeat: bool = True) -> Any:
     if url.startswith("sqlite:"):
         file, _ = _sqlite_file(url)
         if file is not None:
-            make_parents(file, "--storage")  # missing folders are made, as for every output
+            make_parents(Path(file), "--storage")  # missing folders are made, as for every output
         engine = {"connect_args": {"timeout": 60}}  # wait for another writer, don't fail
     else:
         engine = {"pool_pre_ping": True, "connect_args": _connect_timeout(url)}
