@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from fcnn_cli.data import images
+from fcnn_cli.data import digit as images
 from fcnn_cli.data.images import load_image
 from fcnn_cli.data.prepare import prepare_files
 from fcnn_cli.errors import FcnnError

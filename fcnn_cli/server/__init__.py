@@ -1,0 +1,1 @@
+"""`fcnn serve`: a model behind HTTP (FastAPI on uvicorn, the `serve` extra)."""
