@@ -618,6 +618,61 @@ def forward_trace(
     _run(job)
 
 
+@app.command(short_help="Serve a model over HTTP: V2 inference, MLflow scoring, a page.")
+def serve(
+    model_path: ModelArgument,
+    host: Annotated[str, typer.Option(
+        "--host", metavar="ADDRESS", help="Listen on this address: 127.0.0.1 (this machine "
+                                          "only) or 0.0.0.0 (every interface: set a key).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT",
+                                      help="The port (0: any free one).")] = 8000,
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="NAME", help="The model's name in URLs, /v2/models/NAME "
+                                       "(default: the model file's name, without .h5).")
+    ] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", metavar="N", help="Server processes, each holding the model (one "
+                                       "process batches concurrent requests best).")] = 1,
+    max_batch_size: Annotated[int, typer.Option(
+        "--max-batch-size", metavar="B",
+        help="Concurrent requests' rows gathered into one forward pass, at most.")] = 64,
+    max_latency_ms: Annotated[float, typer.Option(
+        "--max-latency-ms", metavar="MS",
+        help="How long a request waits for others to join its batch, at most.")] = 2.0,
+    max_queue_rows: Annotated[int | None, typer.Option(
+        "--max-queue-rows", metavar="ROWS",
+        help="Rows waiting for the network, at most (beyond: 503, retry); also the most "
+             "one request may hold. Default: 4096.")] = None,
+    cors_origins: Annotated[list[str] | None, typer.Option(
+        "--cors-origin", metavar="ORIGIN",
+        help="Let pages from this origin call the API, e.g. https://example.com "
+             "(repeatable; * for any). Default: no other origin.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(
+        "--api-key-env", metavar="VAR",
+        help="Require the key held in this environment variable (Authorization: Bearer "
+             "KEY) on every route but the health checks.")] = None,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", metavar="LEVEL",
+        help="warning, error, critical, or info and debug (these log every request).")
+    ] = "warning",
+) -> None:
+    """Serve a model over HTTP until Ctrl-C: Open Inference Protocol V2 (/v2/...), MLflow
+    scoring (/invocations), file uploads (/predict), a page to try it (/), API docs
+    (/docs) and Prometheus metrics (/metrics). Needs the serve extra: pip install
+    'fcnn[serve]'."""
+
+    def job() -> None:
+        from fcnn_cli.serving.run import serve as run
+
+        run(model_path, host=host, port=port, name=name, workers=workers,
+            max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
+            max_queue_rows=max_queue_rows, cors_origins=tuple(cors_origins or ()),
+            api_key_env=api_key_env, log_level=log_level)
+
+    _run(job)
+
+
 def main() -> None:
     _app_for(sys.argv[1:])()
 

@@ -155,7 +155,7 @@ class Model:
         if isinstance(x, np.ndarray) or not _are_paths(x):
             from fcnn_cli.inputs import as_rows
 
-            return self._results(self.outputs(as_rows(np.asarray(x), self, "x")))
+            return self.results(self.outputs(as_rows(np.asarray(x), self, "x")))
         paths = [x] if isinstance(x, (str, Path)) else list(x)  # type: ignore[arg-type]
         return np.concatenate([a for _, a in self.iter_outputs(paths, workers, progress)])
 
@@ -176,10 +176,11 @@ class Model:
                     a = self.outputs(batch.x)
             else:
                 a = self.outputs(batch.x)
-            yield batch, self._results(a)
+            yield batch, self.results(a)
 
-    def _results(self, a: np.ndarray) -> np.ndarray:
-        """One column per class (a single sigmoid unit's a becomes (1 − a, a)), or the
+    def results(self, a: np.ndarray) -> np.ndarray:
+        """What predict answers for the output activations `a` (from `outputs`): one
+        column per class (a single sigmoid unit's a becomes (1 − a, a)), or the
         regression outputs in target units."""
         if not self.is_classifier:
             return self.in_target_units(a)

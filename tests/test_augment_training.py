@@ -37,6 +37,16 @@ def test_the_same_config_and_seed_give_bit_identical_weights(tmp_path: Path) -> 
     assert all(np.array_equal(p, q) for p, q in zip(weights(first), weights(second)))
 
 
+def test_the_weights_do_not_depend_on_how_the_pictures_are_chunked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcnn_cli.data.augment as augment
+
+    whole = trainer(tmp_path / "a.h5").run()
+    monkeypatch.setattr(augment, "CHUNK", 7)  # the training pictures deformed 7 at a time
+    chunked = trainer(tmp_path / "b.h5").run()
+    assert all(np.array_equal(p, q) for p, q in zip(weights(whole), weights(chunked)))
+
+
 def test_augmentation_changes_what_is_learned(tmp_path: Path) -> None:
     plain = trainer(tmp_path / "a.h5", settings=AUGMENTED[1:]).run()
     augmented = trainer(tmp_path / "b.h5").run()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--synthetic", "--train", "300", "--test", "50", "--repeats", "1", "--peak-size", "64",
@@ -50,3 +53,16 @@ def test_the_epoch_profile_splits_products_from_passes():
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert "GEMM" in done.stdout and "forward: matmul" in done.stdout
+
+
+def test_the_serve_benchmark_prints_its_table_and_the_uploads_line():
+    pytest.importorskip("fastapi")
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "serve.py"), "--duration",
+                           "1", "--rounds", "1", "--uploads", "10", "--client", "asyncio"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    rows = {r[0]: r for r in table_rows(done.stdout)}
+    assert set(rows) == {"server", "HTTP floor", "fcnn serve"}
+    assert float(rows["fcnn serve"][1].replace(",", "")) > 0 and rows["fcnn serve"][-1] == "0"
+    assert "MLServer: skipped" in done.stdout
+    assert re.search(r"10 single-file PNG uploads .*: [\d,]+ images/s; `fcnn predict", done.stdout)

@@ -41,6 +41,16 @@ def test_predict_on_a_clean_digit_loads_no_scoring_code_and_no_pillow_filters() 
                 "fcnn_cli.training"} & loaded
 
 
+SERVER = {"fastapi", "uvicorn", "starlette", "python_multipart", "anyio", "fcnn_cli.serving"}
+
+
+def test_help_and_predict_load_nothing_of_the_http_server() -> None:
+    assert not SERVER & modules_after("--help")
+    assert not SERVER & modules_after("serve", "--help")
+    loaded = modules_after("predict", "mnist", str(IMAGE))
+    assert "h5py" in loaded and not SERVER & loaded  # it did run
+
+
 def test_info_and_forward_trace_draw_nothing_with_matplotlib() -> None:
     assert "matplotlib" not in modules_after("info", "mnist")
     assert "matplotlib" not in modules_after("forward-trace", "mlp-2-3-1", "--format", "svg")

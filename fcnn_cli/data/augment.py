@@ -9,27 +9,23 @@ own probability. Output pixel p takes the source value at
 
 with c the picture's centre, M = rotation · shear · scale · flip, t the shift and d the
 smoothed noise; so a shift of t = (1, 0) moves the picture one pixel to the right, and
-pixels from beyond the edge repeat the edge.
+pixels from beyond the edge repeat the edge. The value there is interpolated bilinearly
+by OpenCV's `remap`, one call for a whole chunk of pictures stacked into one tall picture
+(each picture's coordinates offset to its own rows and kept inside them).
 
-Everything is NumPy on chunks of pictures, cheap enough to run beside training:
-resampling MNIST's 54,000 training pictures one by one with `scipy.ndimage` (Gaussian
-filters for the fields, `map_coordinates` for the pixels) takes longer than an epoch of
-784-800-800-10 takes to train; this takes a fraction of that (`benchmarks/augment.py`).
-Three choices make the difference:
-
-- bilinear interpolation at half-pixel resolution: the pictures are upsampled 2× once
-  (every midpoint the rounded mean of its neighbours), after which each output pixel is
-  one gather, at the half pixel nearest q;
-- one matrix product for every coordinate of a chunk (see `Deformer`);
-- Gaussian smoothing is a linear map G, so the smoothed noise is G U Gᵀ; the leading k
-  singular vectors of G carry all but 10⁻³ of its energy (k = 7 for σ = 4 on 28 pixels),
-  so d = A N Aᵀ with A = U_k S_k and N k×k normal noise of U's variance: the same random
-  field (smoothing makes it Gaussian either way) from 49 random numbers instead of 784.
+The coordinates are computed elementwise for a chunk of pictures at a time (see
+`Deformer`), and the elastic field cheaply: Gaussian smoothing is a linear map G, so the
+smoothed noise is G U Gᵀ; the leading k singular vectors of G carry all but 10⁻³ of its
+energy (k = 6 for σ = 5 on 28 pixels), so d = A N Aᵀ with A = U_k S_k and N k×k normal
+noise of U's variance: the same random field (smoothing makes it Gaussian either way)
+from 36 random numbers per axis instead of 68², and two small matrix products instead of
+`cv2.GaussianBlur` with a 41-pixel kernel, which would take several times as long as all
+the rest (`benchmarks/augment.py`).
 
 The noise is drawn over a margin of 4σ around the picture, so the field is as strong at
-the edges as in the middle. Draws come from one generator per epoch, seeded by the
-config's seed and the epoch alone, in chunks of a fixed size: the same config gives the
-same pictures in every run, and a resumed run remakes its epoch exactly.
+the edges as in the middle. An epoch's draws come from one generator, seeded by the
+config's seed and the epoch alone, all at once: the same config gives the same pictures
+in every run whatever the chunks, and a resumed run remakes its epoch exactly.
 """
 
 from __future__ import annotations
@@ -37,9 +33,10 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import TracebackType
 
+import cv2
 import numpy as np
 
 from fcnn_cli.data.augment_spec import AugmentSpec, Draw
@@ -47,9 +44,10 @@ from fcnn_cli.errors import FcnnError
 
 Array = np.ndarray
 
-CHUNK = 512          # pictures deformed at a time: their buffers stay in cache
+CHUNK = 512          # pictures resampled in one call: their buffers stay in cache
 KEPT_ENERGY = 1e-3   # of the smoothing's squared singular values, at most this is dropped
 STREAM = 3           # the augmentation's random stream: [seed, STREAM, epoch]
+MAX_ROWS = 32766     # OpenCV's remap takes pictures of fewer than 2¹⁵ − 1 rows
 
 
 @dataclass
@@ -74,14 +72,20 @@ class Draws:
 
         return cls(zero(), zero(), zero(), zero(), one(), one())
 
+    def __getitem__(self, part: slice) -> Draws:
+        """The draws of pictures `part` (a slice)."""
+        sliced = {f.name: getattr(self, f.name)[part] for f in fields(self)
+                  if f.name != "noise"}
+        return Draws(**sliced, noise=None if self.noise is None else self.noise[:, part])
+
 
 class Deformer:
     """Deforms (n, H·W·C) integer pictures of one shape: `draw` random numbers, `warp`.
 
-    Every source coordinate is linear in a picture's numbers, so one matrix product gives
-    them all: q = C B, with B's rows the offsets from the centre (y and x), ones, and (with
-    elastic distortion) the k_y·k_x products of the smoothing bases, and C's rows each
-    picture's M⁻¹, offset and noise.
+    Each picture's coordinates are computed elementwise from its own numbers (the elastic
+    field by a product of small matrices per picture), never by one matrix product over a
+    chunk, whose rounding may depend on the chunk's size: so a picture's pixels are the same
+    to the last bit whichever pictures share its chunk.
     """
 
     def __init__(self, spec: AugmentSpec, shape: tuple[int, ...]) -> None:
@@ -91,34 +95,36 @@ class Deformer:
         self.h, self.w = shape[0], shape[1]
         self.c = shape[2] if len(shape) == 3 else 1
         self.centre = ((self.h - 1) / 2, (self.w - 1) / 2)
-        y, x = np.mgrid[:self.h, :self.w].astype(np.float32)
-        rows = [(y - self.centre[0]).ravel(), (x - self.centre[1]).ravel(),
-                np.ones(self.h * self.w, np.float32)]
+        # offsets from the centre: a column of rows, a row of columns
+        self.y = (np.arange(self.h, dtype=np.float32) - np.float32(self.centre[0]))[:, None]
+        self.x = (np.arange(self.w, dtype=np.float32) - np.float32(self.centre[1]))[None, :]
         if spec.elastic is not None:
-            ay = smoothing_basis(self.h, spec.elastic.sigma)
-            ax = smoothing_basis(self.w, spec.elastic.sigma)
-            self.k = ay.shape[1] * ax.shape[1]
-            rows += list(np.einsum("ya,xb->abyx", ay, ax).reshape(self.k, -1))
-        self.basis = np.ascontiguousarray(np.stack(rows), dtype=np.float32)
+            self.ay = smoothing_basis(self.h, spec.elastic.sigma)
+            self.ax_t = np.ascontiguousarray(smoothing_basis(self.w, spec.elastic.sigma).T)
+            self.k = self.ay.shape[1] * self.ax_t.shape[0]
+        self.chunk = max(1, min(CHUNK, MAX_ROWS // self.h))
 
-    def epoch(self, up: Array, seed: int, epoch: int, out: Array,
+    def epoch(self, raw: Array, seed: int, epoch: int, out: Array,
               cancelled: threading.Event | None = None) -> Array:
-        """Epoch `epoch`'s deformed copy of every picture, from the pictures `upsampled`,
-        written into `out` as (n, H·W·C) rows."""
-        rng = np.random.default_rng([seed, STREAM, epoch])
-        for start in range(0, len(up), CHUNK):
-            if cancelled is not None and cancelled.is_set():
-                break
-            chunk = up[start:start + CHUNK]
-            self.warp(chunk, self.draw(len(chunk), rng), out[start:start + CHUNK])
-        return out
+        """Epoch `epoch`'s deformed copy of the (n, H·W·C) pictures `raw`, written into
+        `out`."""
+        draws = self.draw(len(raw), np.random.default_rng([seed, STREAM, epoch]))
+        return self._deform(raw, draws, out, cancelled)
 
     def __call__(self, raw: Array, draws: Draws | np.random.Generator) -> Array:
         """(n, H·W·C) pictures deformed by `draws`, or by fresh draws from a generator."""
         if isinstance(draws, np.random.Generator):
             draws = self.draw(len(raw), draws)
-        up = upsampled(raw.reshape(len(raw), self.h, self.w, self.c))
-        return self.warp(up, draws, np.empty_like(raw))
+        return self._deform(raw, draws, np.empty_like(raw))
+
+    def _deform(self, raw: Array, draws: Draws, out: Array,
+                cancelled: threading.Event | None = None) -> Array:
+        for start in range(0, len(raw), self.chunk):
+            if cancelled is not None and cancelled.is_set():
+                break
+            part = slice(start, start + self.chunk)
+            self.warp(raw[part], draws[part], out[part])
+        return out
 
     def draw(self, n: int, rng: np.random.Generator) -> Draws:
         """Random numbers for n pictures; a transform not applied to a picture is identity."""
@@ -145,42 +151,54 @@ class Deformer:
             draws.noise = noise
         return draws
 
-    def warp(self, up: Array, draws: Draws, out: Array) -> Array:
-        """Each of the `upsampled` pictures `up` deformed by its draws, into `out` (n rows)."""
-        n = len(up)
-        hu, wu = 2 * self.h - 1, 2 * self.w - 1
-        # 2q + ½, in the upsampled picture's pixels: truncating rounds to the nearest.
-        q = (self._coefficients(draws) @ self.basis).reshape(2, n, -1)
-        qy, qx = q[0], q[1]
-        np.clip(qy, 0.5, hu - 0.5, out=qy)  # beyond the edge: the edge
-        np.clip(qx, 0.5, wu - 0.5, out=qx)
-        np.trunc(qy, out=qy)
-        qy *= wu
-        qy += qx
-        qy += (np.arange(n, dtype=np.float32) * (hu * wu))[:, None]
-        index = qy.astype(np.intp)  # exact: float32 holds integers up to 2²⁴
-        if self.c == 1:  # mode="clip": "raise" would gather into a copy first
-            np.take(up.reshape(-1), index, out=out.reshape(n, -1), mode="clip")
-        else:
-            out.reshape(n, -1, self.c)[...] = up.reshape(-1, self.c)[index]
+    def warp(self, raw: Array, draws: Draws, out: Array) -> Array:
+        """The (n, H·W·C) pictures `raw` deformed by their draws, into `out`: the n pictures
+        as one tall picture of n·H rows, each picture's coordinates kept in its own rows."""
+        n, h, w = len(raw), self.h, self.w
+        qy, qx = self.coordinates(draws)
+        np.clip(qy, 0, h - 1, out=qy)  # beyond the edge: the edge (row h − 1 is weighed
+        np.clip(qx, 0, w - 1, out=qx)  # exactly 1, the next picture's first row 0)
+        # Rows on a grid of 1/256 pixel: then adding the picture's offset in the stack is
+        # exact in float32 (below 2¹⁵ rows), and its pixels do not depend on its chunk.
+        qy *= 256
+        np.rint(qy, out=qy)
+        qy /= 256
+        qy += (np.arange(n, dtype=np.float32) * h)[:, None, None]
+        tall, into = raw.reshape(n * h, w, self.c), out.reshape(n * h, w, self.c)
+        if raw.dtype == np.int8:  # remap takes no signed bytes: offset them by 128
+            tall, into = tall.view(np.uint8) ^ np.uint8(128), into.view(np.uint8)
+        cv2.remap(tall, qx.reshape(n * h, w), qy.reshape(n * h, w), cv2.INTER_LINEAR,
+                  dst=into, borderMode=cv2.BORDER_REPLICATE)
+        if raw.dtype == np.int8:
+            into ^= np.uint8(128)
         return out
 
-    def _coefficients(self, d: Draws) -> Array:
-        """C: (2n, rows of B); picture i's y coefficients in row i, its x ones in row n + i,
-        scaled by 2 and offset by ½ for the upsampled picture."""
+    def coordinates(self, d: Draws) -> tuple[Array, Array]:
+        """(n, H, W) float32 source rows and columns q(p) of each output pixel p."""
         cos, sin, sh = np.cos(d.angle), np.sin(d.angle), d.shear
         # M⁻¹ = flip · scale⁻¹ · shear⁻¹ · rotation⁻¹, multiplied out, in (x, y) order
         mxx, mxy = (cos + sh * sin) * d.flip / d.scale, (sin - sh * cos) * d.flip / d.scale
         myx, myy = -sin / d.scale, cos / d.scale
         cy, cx = self.centre
-        c = np.empty((2, len(d.ty), len(self.basis)), np.float32)
-        c[0, :, 0], c[0, :, 1], c[0, :, 2] = myy, myx, cy - myx * d.tx - myy * d.ty
-        c[1, :, 0], c[1, :, 1], c[1, :, 2] = mxy, mxx, cx - mxx * d.tx - mxy * d.ty
+
+        def affine(along_y: Array, along_x: Array, origin: Array) -> Array:
+            def each(v: Array) -> Array:  # one number per picture, broadcast over its pixels
+                return v.astype(np.float32)[:, None, None]
+
+            return each(along_y) * self.y + (each(along_x) * self.x + each(origin))
+
+        qy = affine(myy, myx, cy - myx * d.tx - myy * d.ty)
+        qx = affine(mxy, mxx, cx - mxx * d.tx - mxy * d.ty)
         if d.noise is not None:
-            c[:, :, 3:] = d.noise
-        c *= 2
-        c[:, :, 2] += 0.5
-        return c.reshape(-1, len(self.basis))
+            drawn = np.flatnonzero(d.noise[0].any(axis=1))  # the others' noise is all 0
+            qy[drawn] += self.field(d.noise[0, drawn])
+            qx[drawn] += self.field(d.noise[1, drawn])
+        return qy, qx
+
+    def field(self, noise: Array) -> Array:
+        """(n, H, W) elastic displacements α d from (n, k_y·k_x) `draw`n noise: A_y N A_xᵀ."""
+        n = noise.reshape(len(noise), self.ay.shape[1], self.ax_t.shape[0])
+        return self.ay @ n @ self.ax_t
 
 
 def picture_deformer(spec: AugmentSpec, shape: tuple[int, ...], raw: bool, source: str
@@ -211,41 +229,25 @@ def smoothing_basis(length: int, sigma: float) -> Array:
     return (u[:, :k] * s[:k]).astype(np.float32)
 
 
-def upsampled(x: Array) -> Array:
-    """(n, H, W, C) pixels → (n, 2H−1, 2W−1, C): the pixels, with the rounded mean of each
-    pair of neighbours between them (bilinear interpolation at the half pixels)."""
-    if len(x) > CHUNK:  # a chunk at a time, so the temporaries stay small
-        return np.concatenate([upsampled(x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)])
-    n, h, w, c = x.shape
-    up = np.empty((n, 2 * h - 1, 2 * w - 1, c), x.dtype)
-    up[:, ::2, ::2] = x
-    up[:, ::2, 1::2] = _mean(x[:, :, :-1], x[:, :, 1:])
-    up[:, 1::2] = _mean(up[:, :-1:2], up[:, 2::2])
-    return up
-
-
-def _mean(a: Array, b: Array) -> Array:
-    """⌈(a + b) / 2⌉ of integer arrays, without widening them to hold a + b."""
-    return (a | b) - ((a ^ b) >> 1)
-
-
 class DeformedEpochs:
     """Each epoch's deformed copy of the training pictures; the next epoch's is made in a
-    background thread while the current one trains (NumPy releases the GIL in its loops,
-    so the deforming runs in the gaps BLAS leaves on the second core).
+    background thread while the current one trains (NumPy and OpenCV release the GIL, so
+    the deforming runs in the gaps BLAS leaves on the second core).
 
-    The pictures are upsampled once, at the start (4 × their memory: 163 MB for MNIST);
-    two buffers take turns, so an epoch's pictures stay valid while the next are made.
+    OpenCV is held to one thread meanwhile: its own pool would contend for the cores with
+    BLAS, whose threads stall when one waits for a core, and the pixels are the same
+    either way (each output pixel is computed alone). Two buffers take turns, so an
+    epoch's pictures stay valid while the next are made.
     """
 
     def __init__(self, deformer: Deformer, raw: Array, seed: int) -> None:
-        self.deformer, self.seed = deformer, seed
-        d = deformer
-        self.up = upsampled(raw.reshape(len(raw), d.h, d.w, d.c))
+        self.deformer, self.seed, self.raw = deformer, seed, raw
         self._buffers = [np.empty_like(raw), np.empty_like(raw)]
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fcnn-augment")
         self._cancelled = threading.Event()
         self._next: tuple[int, Future[Array]] | None = None
+        self._cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
 
     def get(self, epoch: int, more: bool = False) -> Array:
         """Epoch `epoch`'s pictures; with `more`, epoch + 1's are begun in the background."""
@@ -261,12 +263,13 @@ class DeformedEpochs:
         return made
 
     def _make(self, epoch: int) -> Array:
-        return self.deformer.epoch(self.up, self.seed, epoch, self._buffers[epoch % 2],
+        return self.deformer.epoch(self.raw, self.seed, epoch, self._buffers[epoch % 2],
                                    self._cancelled)
 
     def close(self) -> None:
         self._cancelled.set()
         self._pool.shutdown(wait=True)
+        cv2.setNumThreads(self._cv_threads)
 
     def __enter__(self) -> DeformedEpochs:
         return self

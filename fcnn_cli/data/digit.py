@@ -1,403 +1,313 @@
-"""The digit pipeline: a gray picture -> the digit as MNIST made its digits (steps 2-6
-of fcnn_cli/data/images.py's module doc; the ones for photographed pages are in
-fcnn_cli/data/ink.py)."""
+"""The digit pipeline: a gray picture -> the digit as MNIST made its digits (the `digit`
+pipeline of fcnn_cli/data/images.py), a step or two of OpenCV each: polarity; the page's
+own light (shadows, a lamp's hot spot, dark corners) estimated by a closing wider than
+the strokes and divided out; ruled and grid lines found by openings and taken away (ink
+written along one stays); Otsu's threshold on a median-filtered copy, and half of it for
+pieces joined to those pixels (faint pencil stays whole); the digit's pieces (the largest
+and those near it, no specks, far marks or shadows cut by the picture's edge); the crop,
+contrast stretched, thickened when shrinking a lot, resized into MNIST's 20/28 box and
+moved by whole pixels so its centre of mass sits at the centre.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple
 
+import cv2
 import numpy as np
-from PIL import Image
 
-from fcnn_cli.data.ink import digit_pixels, flatten, lines, running
+# one thread: the pictures are small, a folder is prepared on worker processes (one a
+# core), and a thread pool started before they are forked would be missing in them
+cv2.setNumThreads(1)
 
 BOX_FRACTION = 20 / 28  # MNIST's 20 px box in its 28 px field
 STROKE_PX = 2.5  # MNIST's stroke width at 28×28
 THICKEN_BELOW_SCALE = 0.5  # only shrinking 2× or more loses strokes; thin small digits are real
-EMPTY_CONTRAST = 24.0  # ink must differ from the background by this much (of 255) to count
+EMPTY_CONTRAST = 24  # ink must differ from the background by this much (of 255) to count
+FAINTEST = 4  # levels: fainter is no ink (the page's light is estimated, not known)
 MEDIAN_MIN_SIDE = 56  # below this a 3×3 median would erase real strokes, not noise
-PAGE_WINDOW = 0.5  # the page's light is estimated over half of the shorter side,
-#                     wider than any stroke ...
+MEDIAN_WIDE = 132  # px: OpenCV's median is 20× slower on narrower pictures (plain code)
+PAGE_WINDOW = 0.5  # the page's light: a closing over half of the shorter side ...
+STROKE_WINDOWS = 4  # ... or over four stroke widths when that is smaller
+LIGHT_STEPS = 12  # ... on a copy reduced so the window is this many pixels wide
+STROKE_CORE = 0.7  # the strokes' core: ink above this share of its full contrast ...
+FULL_INK = 0.99  # ... the level of this quantile of a picture (the strokes' darkest pixels)
+SHADOW_WIDENS = 2  # strokes over twice their cores' area at Otsu's threshold: a shadow counted in
+DARKEST_PAGE = 32  # levels: the page's light is divided out down to this, no further
 HYSTERESIS = 0.5  # a fainter pixel is ink when it joins pixels above Otsu's threshold
 CLEAR_POLARITY = 0.2  # the median this far (of the range) from the middle settles it
-POLARITY_TAIL = 0.1  # percent of a picture at each end of its levels that decide polarity
-STROKE_WINDOWS = 4  # ... and then over four stroke widths, when that is smaller
+POLARITY_TAIL = 0.001  # the share of a picture at each end of its levels that decides it
+LINE_SPAN = 0.85  # a ruled line runs across at least this share of the page
+LINE_TILT_PX = 2  # rows (columns) a line may drift over its length: slightly tilted paper
 LINE_INK = 1.6  # on a ruled line, a pixel this much darker than the line is ink on it
+LINE_FAINT = 0.35  # of Otsu's threshold: lines are looked for in ink this faint
+LINE_LEVEL = 0.75  # a line's level: this quantile of its pixels (its core, not its edges)
+SPECK_SHARE = 0.02  # a piece under this share of the largest one is a speck
+NEAR = 0.5  # pieces within this share of the digit's size belong to it
+EDGE_WEIGHT = 0.3  # a piece touching the picture's edge counts as this share of its area
+SAMPLED_ABOVE = 4096  # pixels: statistics of a larger picture look at every fourth one
+
+Steps = list[tuple[str, np.ndarray]] | None
 
 
 def digit_field(gray: np.ndarray, height: int, width: int,
-                steps: list[tuple[str, np.ndarray]] | None = None) -> np.ndarray | None:
-    """The digit of a gray picture (float32 levels 0..255, white 255) as MNIST made its
-    digits: a height×width float32 field, white ink 0..255 on black, the ink's box scaled
-    to fit 20/28 of it and its centre of mass at the centre; None when the picture holds
-    no ink. `steps` collects the pictures on the way (for `predict --show`)."""
-    ink = _ink_on_black(gray, steps)
-    if ink is None:
-        return None
-    box_h, box_w = max(1, round(BOX_FRACTION * height)), max(1, round(BOX_FRACTION * width))
-    crop, stroke_width = ink
-    scale = min(box_h / crop.shape[0], box_w / crop.shape[1])
-    if scale < THICKEN_BELOW_SCALE:
-        crop = _thicken(crop, stroke_width, target=STROKE_PX * min(height, width) / 28 / scale)
-        scale = min(box_h / crop.shape[0], box_w / crop.shape[1])
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    patch = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.LANCZOS))
-    return _centre_of_mass_paste(np.clip(patch, 0.0, 255.0), height, width)
-
-
-# --- 2., 3. polarity, ink box, contrast ------------------------------------------------
-
-
-def _ink_on_black(gray: np.ndarray, steps: list[tuple[str, np.ndarray]] | None = None
-                  ) -> tuple[np.ndarray, float] | None:
-    """The cropped ink of the digit (0 background .. 255 ink) and its stroke width in
-    pixels, or None when the picture holds no ink. `steps` collects the pictures on the
-    way: the page with its light divided out, the pieces kept as the digit."""
-    page = _ink_of_page(gray)
+                steps: Steps = None) -> np.ndarray | None:
+    """The digit of a gray picture (levels 0..255, white 255; float32 or uint8) as a
+    height×width float32 field, white ink 0..255 on black (module doc); None when the
+    picture holds no ink. `steps` collects the pictures on the way (`predict --show`)."""
+    levels = gray if gray.dtype == np.uint8 else cv2.convertScaleAbs(gray)  # rounds, clips
+    page = _ink_of_page(levels)
     if page is None:
         return None
-    ink, smooth, lined, threshold = page
-    strong = smooth > threshold
-    # paper grain and JPEG noise (the median of half-normal noise is 0.67σ), never ink
-    paper = ink[::2, ::2][~strong[::2, ::2]]  # every fourth pixel tells the grain as well
-    noise = _median(paper) / 0.6745 if paper.size else 0.0
-    floor = min(max(3.0 * noise, 0.5), 0.5 * threshold)
-    mask = digit_pixels(smooth > max(HYSTERESIS * threshold, floor), strong)
+    strong = _above(page.smooth, page.threshold)
+    weak = _above(page.smooth, max(HYSTERESIS * page.threshold, FAINTEST))
+    mask = _digit_pixels(weak, strong)
     if steps is not None:
-        steps.append(("the ink, the page's light divided out"
-                      + (", lines removed" if lined else ""), smooth.astype(np.float32)))
-        steps.append(("the pieces kept as the digit",
-                      np.where(mask, smooth, 0).astype(np.float32)))
-    if not mask.any():
+        kept = np.zeros_like(weak) if mask is None else cv2.bitwise_and(page.smooth, mask)
+        lines = ", lines removed" if page.lined else ""
+        steps += [(f"the ink, the page's light divided out{lines}", page.smooth.astype(np.float32)),
+                  ("the pieces kept as the digit", kept.astype(np.float32))]
+    floor = max(int(min(page.grain, HYSTERESIS * page.threshold)), FAINTEST)
+    found = None if mask is None else _cropped(page.ink, mask, floor)
+    return None if found is None else _placed(*found, height, width)
+
+
+def _placed(crop: np.ndarray, stroke_width: float, height: int, width: int) -> np.ndarray:
+    """The crop in a height×width float32 field: thin strokes widened when it shrinks a lot,
+    resized into MNIST's 20/28 box, moved by whole pixels so that its centre of mass lands
+    at the centre (MNIST's (14, 14) in 28×28); what falls outside is cut off."""
+    box = (max(1, round(BOX_FRACTION * height)), max(1, round(BOX_FRACTION * width)))
+    scale = min(box[0] / crop.shape[0], box[1] / crop.shape[1])
+    target = STROKE_PX * min(height, width) / 28 / scale  # MNIST's stroke width, crop pixels
+    size = 2 * round((target - stroke_width) / 2) + 1  # odd: the max filter stays centred
+    if scale < THICKEN_BELOW_SCALE and stroke_width < 0.75 * target and size >= 3:
+        pad = size // 2  # (the crop grows with its strokes)
+        grown = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+        crop = cv2.dilate(grown, np.ones((size, size), np.uint8))
+    patch = resized(crop, box, fit=True)
+    moments = cv2.moments(patch)
+    if moments["m00"] <= 0:  # faint ink averaged away
+        return np.zeros((height, width), np.float32)
+    move = np.float32([[1, 0, round(width / 2 - moments["m10"] / moments["m00"])],
+                       [0, 1, round(height / 2 - moments["m01"] / moments["m00"])]])
+    return cv2.warpAffine(patch.astype(np.float32), move, (width, height), flags=cv2.INTER_NEAREST)
+
+
+def resized(values: np.ndarray, size: tuple[int, int], fit: bool = False) -> np.ndarray:
+    """`values` at `size` (height, width), or with `fit` as large as fits in it, aspect ratio
+    kept: area-averaged where it shrinks (no aliasing), Lanczos where it grows (all pipelines)."""
+    height, width = values.shape[:2]
+    if fit:
+        scale = min(size[0] / height, size[1] / width)
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    if size == (height, width):
+        return values
+    method = cv2.INTER_AREA if size[0] * size[1] < height * width else cv2.INTER_LANCZOS4
+    return cv2.resize(values, size[::-1], interpolation=method)
+
+
+# --- the ink, the digit's pieces, the crop (masks: uint8 0 or 255) ---------------------
+
+
+class _Page(NamedTuple):
+    ink: np.ndarray  # 0..255 on black, the page's light divided out
+    smooth: np.ndarray  # the same median-filtered
+    threshold: float  # Otsu's, of `smooth`
+    grain: float  # 3σ of the paper's grain and JPEG noise (never ink)
+    lined: bool  # ruled lines were taken away
+
+
+def _ink_of_page(levels: np.ndarray) -> _Page | None:
+    """The ink on the page; None when nothing stands out."""
+    if not _light_page(levels):
+        levels = cv2.bitwise_not(levels)
+    window = _odd(PAGE_WINDOW * min(levels.shape))
+    if min(levels.shape) < MEDIAN_MIN_SIDE:  # a small picture: a scan or a drawing
+        ink = _flattened(levels, window)
+        return _page(ink, ink) if ink.max() >= EMPTY_CONTRAST else None
+    # over four stroke widths when that is smaller (the tip of a shadow, narrower than the page
+    # window, would pass for a stroke), measured on a copy reduced to about MEDIAN_MIN_SIDE
+    factor = min(4, min(levels.shape) // MEDIAN_MIN_SIDE)
+    rough = cv2.resize(levels, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+    smooth = _smoothed(_flattened(rough, _odd(window / factor)))
+    if smooth is not None:  # (nothing left in the copy: the page window it is)
+        window = min(window, _odd(STROKE_WINDOWS * factor * _rough_strokes(smooth)))
+    smooth = _smoothed(ink := _flattened(levels, window))
+    if smooth is None:
         return None
-    return _cropped(ink, mask, floor)
-
-
-def _ink_of_page(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, int] | None:
-    """(ink, its whole levels lightly median-filtered, whether ruled lines were taken
-    away, Otsu's threshold of those levels): the page's light divided out, over a window
-    fitted to the strokes when they are thin (the tip of a shadow, narrower than the page
-    window, would pass for a thick stroke). None when the picture holds no ink."""
-    height, width = gray.shape
-    window = _odd(PAGE_WINDOW * min(height, width))
-    light = _light_page(gray, window)
-    rough = _rough_strokes(gray, light, window)
-    if rough is None:
-        return None
-    strokes, flattened = rough
-    fitted = min(window, _odd(STROKE_WINDOWS * strokes))
-    if flattened is None or (fitted < window and min(height, width) >= MEDIAN_MIN_SIDE):
-        flattened = _flattened(gray, light, fitted)
-        if flattened is None:
-            return None
-    ink, smooth = flattened
-    threshold = _otsu(smooth)
-    if min(height, width) < MEDIAN_MIN_SIDE:
-        return ink, smooth, False, int(threshold)
-    ruled = lines(smooth, threshold)
-    if not ruled.any():
-        return ink, smooth, False, int(threshold)
-    # ruled or grid paper: the lines go (but not the ink written along one, darker than
-    # the line), and Otsu then looks at the ink alone
-    ruled &= smooth <= LINE_INK * _median(smooth[ruled].astype(np.float32))
-    smooth = np.where(ruled, 0, smooth).astype(np.uint8)
-    ink[ruled] = 0.0
-    return (ink, smooth, True, int(_otsu(smooth))) if smooth.max() >= EMPTY_CONTRAST else None
-
-
-def _cropped(ink: np.ndarray, mask: np.ndarray, floor: float
-             ) -> tuple[np.ndarray, float] | None:
-    """The box around the digit's pixels, contrast stretched (`floor` and below to 0, the
-    ink's 90th percentile to 255), other marks in the box left out; and the stroke width."""
-    height, width = ink.shape
-    full = max(_percentile(ink[mask], 90), floor + 1.0)
-    top, bottom = _true_span(mask.any(axis=1))
-    left, right = _true_span(mask.any(axis=0))
-    margin = 2 + round(0.01 * max(height, width))  # take back the anti-aliased edge of the box
-    top, left = max(top - margin, 0), max(left - margin, 0)
-    bottom, right = min(bottom + margin, height), min(right + margin, width)
-    # only the digit's strokes and their anti-aliased edges: other marks in the box go
-    near = running(running(mask[top:bottom, left:right], 2 * margin + 1, 0, np.maximum),
-                   2 * margin + 1, 1, np.maximum)
-    region = ink[top:bottom, left:right] - floor
-    region *= 255.0 / (full - floor)
-    np.clip(region, 0.0, 255.0, out=region)
-    region[~near] = 0.0
-    inked = region > 0
-    if not inked.any():
-        return None
-    t, b = _true_span(inked.any(axis=1))
-    lft, rgt = _true_span(inked.any(axis=0))
-    rows, cols = slice(top + t, top + b), slice(left + lft, left + rgt)
-    return region[t:b, lft:rgt], _stroke_width(mask[rows, cols])
-
-
-def _flattened(gray: np.ndarray, light: bool, window: int
-               ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(ink, its whole levels lightly median-filtered against noise), the page's light
-    divided out over `window`; None when nothing on the page stands out as ink."""
-    ink = flatten(gray, light, window)
-    levels = ink.astype(np.uint8)  # Otsu's histogram takes whole levels
-    smooth = _median3(levels) if min(gray.shape) >= MEDIAN_MIN_SIDE else levels
+    page = _page(ink, smooth)
+    ruled = _lines(_above(smooth, max(LINE_FAINT * page.threshold, FAINTEST)))
+    if ruled is None:
+        return page
+    # the lines go, not the ink written along one (darker); Otsu then sees the ink alone
+    on_line = (ruled > 0) & (smooth <= LINE_INK * _quantile(smooth, LINE_LEVEL, ~ruled))
+    ink[on_line], smooth[on_line] = 0, 0
     if smooth.max() < EMPTY_CONTRAST:
-        if smooth is levels or levels.max() < EMPTY_CONTRAST:
-            return None
-        smooth = levels  # strokes only a pixel wide do not survive the median
-    return ink, smooth
-
-
-def _rough_strokes(gray: np.ndarray, light: bool, window: int
-                   ) -> tuple[float, tuple[np.ndarray, np.ndarray] | None] | None:
-    """The strokes' width in pixels, measured on a copy of a quarter the size (block
-    means) when the picture is large: it only has to tell thin strokes from thick ones.
-    A small picture is measured as it is, and its flattened ink comes along for reuse.
-    None when the picture holds no ink."""
-    factor = 4 if min(gray.shape) >= 4 * MEDIAN_MIN_SIDE else 1
-    small = gray
-    if factor > 1:
-        height, width = (side // factor for side in gray.shape)
-        small = gray[:height * factor, :width * factor].reshape(
-            height, factor, width, factor).mean(axis=(1, 3))
-    flattened = _flattened(small, light, _odd(window / factor))
-    if flattened is None:
         return None
-    smooth = flattened[1]
-    return factor * _stroke_width(smooth > _otsu(smooth)), None if factor > 1 else flattened
+    return page._replace(threshold=_otsu(smooth), lined=True)
 
 
-def _light_page(gray: np.ndarray, window: int) -> bool:
-    """Dark ink on a light page (True), or chalk on a board.
+def _page(ink: np.ndarray, smooth: np.ndarray) -> _Page:
+    threshold = _otsu(smooth)
+    paper = _quantile(ink, 0.5, outside=_above(smooth, threshold))  # 0.67σ, half-normal
+    return _Page(ink, smooth, threshold, 3.0 * paper / 0.6745, False)
 
-    Ink is the smaller part of a picture, so the median level is the page's: near the
-    light end, a light page. A large shadow can pull the median to the middle; then the
-    answer is whichever stands out further from its surroundings, darker or lighter, in
-    the picture less a blur of it as wide as the page window: strokes stand out sharply,
-    a shadow's edge only a little and both ways."""
-    low, high = float(gray.min()), float(gray.max())
-    middle = _median(gray[::2, ::2].ravel() if gray.size > 4096 else gray.ravel())
+
+def _light_page(levels: np.ndarray) -> bool:
+    """Dark ink on a light page (True), or chalk on a board: the median level (the page's, ink
+    being the smaller part) near the light end; where a big shadow pulls it to the middle, whether
+    the picture less its blur stands out further darker or lighter (strokes stand out sharply)."""
+    low, high = cv2.minMaxLoc(levels)[:2]
+    middle = _quantile(levels, 0.5)
     if abs(middle - (low + high) / 2) > CLEAR_POLARITY * (high - low):
         return middle > (low + high) / 2
-    from PIL import ImageFilter
+    window = _odd(PAGE_WINDOW * min(levels.shape))
+    blurred = cv2.blur(levels, (window, window))
+    darker = _quantile(cv2.subtract(blurred, levels), 1 - POLARITY_TAIL)
+    return darker >= _quantile(cv2.subtract(levels, blurred), 1 - POLARITY_TAIL)
 
-    levels = Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8))
-    blurred = np.asarray(levels.filter(ImageFilter.BoxBlur(window // 2)), dtype=np.float32)
-    darkest, lightest = np.percentile(gray - blurred, (POLARITY_TAIL, 100 - POLARITY_TAIL))
-    return bool(-darkest >= lightest)
+
+def _flattened(levels: np.ndarray, window: int) -> np.ndarray:
+    """The ink's contrast against the page's own light, divided out as it falls on paper and ink
+    alike (paper 0 .. 255): a closing of a copy reduced by block means, its edges mirrored through
+    them (2·edge − mirror: the light keeps falling past them, a dark corner no valley to fill)."""
+    height, width = levels.shape
+    block = max(1, window // LIGHT_STEPS)
+    small = cv2.resize(levels, (-(-width // block), -(-height // block)),
+                       interpolation=cv2.INTER_AREA).astype(np.int16)
+    size = _odd(window / block)
+    margin = size // 2
+    edges, mirror = (cv2.copyMakeBorder(small, margin, margin, margin, margin, border)
+                     for border in (cv2.BORDER_REPLICATE, cv2.BORDER_REFLECT_101))
+    padded = cv2.addWeighted(edges, 2, mirror, -1, 0)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
+    light = cv2.convertScaleAbs(closed[margin:-margin, margin:-margin])  # (a closing only grows)
+    light = cv2.resize(light, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(cv2.subtract(light, levels), cv2.max(light, DARKEST_PAGE), scale=255)
+
+
+def _rough_strokes(smooth: np.ndarray) -> float:
+    """The strokes' width in the reduced copy: at Otsu's threshold, or at their cores when
+    those are much smaller. A shadow narrower than the page window is left half divided out,
+    between paper and ink; Otsu's threshold counts it as a broad stroke, and four such widths
+    give a window too wide to follow it. Faint ink (pencil) has no core above its noise."""
+    otsu = _otsu(smooth)
+    strokes = _above(smooth, otsu)
+    core = max(otsu, STROKE_CORE * _quantile(smooth, FULL_INK))
+    if core >= EMPTY_CONTRAST:
+        cores = _above(smooth, core)
+        if cv2.countNonZero(strokes) > SHADOW_WIDENS * cv2.countNonZero(cores):
+            strokes = cores
+    return _stroke_width(strokes)
+
+
+def _smoothed(ink: np.ndarray) -> np.ndarray | None:
+    """`ink` median-filtered (widened by its edge first, as the median pads); None if no ink."""
+    width = ink.shape[1]
+    wide = cv2.copyMakeBorder(ink, 0, 0, 0, max(0, MEDIAN_WIDE - width), cv2.BORDER_REPLICATE)
+    smooth = cv2.medianBlur(wide, 3)[:, :width]
+    if smooth.max() >= EMPTY_CONTRAST:
+        return smooth
+    return ink if ink.max() >= EMPTY_CONTRAST else None  # 1-px strokes: no median
+
+
+def _lines(mask: np.ndarray) -> np.ndarray | None:
+    """The pixels of straight lines, a few pixels' drift allowed, across most of the page
+    (ruled and grid lines, a margin, a page edge: no digit spans that much), or None."""
+    found = np.zeros_like(mask)
+    for along, span in zip((1, 0), cv2.boundingRect(mask)[2:]):  # along rows (1), columns (0)
+        length = round(LINE_SPAN * mask.shape[along])
+        if span < max(length, 8):
+            continue
+        across = (2 * LINE_TILT_PX + 1, 1) if along else (1, 2 * LINE_TILT_PX + 1)
+        # thickened across first, so a slightly tilted line still forms one run
+        thick = cv2.dilate(mask, np.ones(across, np.uint8))
+        if cv2.reduce(thick, along, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() < 255 * length:
+            continue  # no row (column) holds that many pixels
+        # an opening, its erosion checked first; nothing past the picture's edge counts
+        line = np.ones((1, length) if along else (length, 1), np.uint8)
+        cores = cv2.erode(thick, line, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        if cv2.countNonZero(cores):
+            found |= cv2.bitwise_and(cv2.dilate(cores, line), mask)
+    return found if cv2.countNonZero(found) else None
+
+
+def _digit_pixels(weak: np.ndarray, strong: np.ndarray) -> np.ndarray | None:
+    """The pieces of `weak` that hold a `strong` pixel (faint texture alone is no ink): the
+    largest and every piece near its box (a 5's flag, a broken loop), no specks; or None."""
+    # pieces a pixel apart are one: the grain of a pencil stroke breaks it into dots
+    bridged = cv2.dilate(weak, np.ones((3, 3), np.uint8))
+    # most pictures hold one piece, and the pieces' stats take five times their labels
+    if cv2.connectedComponents(bridged, connectivity=8)[0] <= 2:
+        return weak if cv2.countNonZero(weak) else None
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bridged, connectivity=8)
+    left, top, wide, high, area = stats.T.astype(np.int64)
+    keep = np.bincount(labels[strong > 0], minlength=count) > 0
+    keep[0] = False  # the background
+    if not keep.any():
+        return None
+    # the digit is rarely cut by the picture's edge, a shadow's or a page's rim often is
+    on_edge = (left == 0) | (top == 0) | (left + wide == weak.shape[1]) | \
+        (top + high == weak.shape[0])
+    largest = int(np.argmax(np.where(keep, np.where(on_edge, EDGE_WEIGHT, 1.0) * area, -1)))
+    reach = NEAR * max(wide[largest], high[largest])
+    # the gap between each piece's box and the largest one's (0 where they overlap)
+    gap_x = np.maximum(left - (left[largest] + wide[largest]), left[largest] - (left + wide))
+    gap_y = np.maximum(top - (top[largest] + high[largest]), top[largest] - (top + high))
+    keep &= (area >= SPECK_SHARE * area[largest]) & (np.maximum(gap_x, gap_y) <= reach)
+    if keep[1:].all():
+        return weak
+    return cv2.bitwise_and(np.where(keep, 255, 0).astype(np.uint8)[labels], weak)
+
+
+def _cropped(ink: np.ndarray, mask: np.ndarray, floor: int) -> tuple[np.ndarray, float] | None:
+    """The box around the digit's pixels, other marks left out, stretched (`floor` to 0, the
+    ink's 90th percentile to 255), and the stroke width; None when no ink clears the floor."""
+    x, y, w, h = cv2.boundingRect(mask)
+    full = max(_quantile(ink[y:y + h, x:x + w], 0.9, ~mask[y:y + h, x:x + w]), floor + 1)
+    margin = 2 + round(0.01 * max(ink.shape))  # the strokes' anti-aliased edges
+    rows = slice(max(y - margin, 0), y + h + margin)  # (a slice stops at the picture's end)
+    cols = slice(max(x - margin, 0), x + w + margin)
+    near = cv2.dilate(mask[rows, cols], np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    region = cv2.subtract(cv2.bitwise_and(ink[rows, cols], near), floor)
+    x, y, w, h = cv2.boundingRect(region)
+    if w == 0:
+        return None
+    stretched = cv2.convertScaleAbs(region[y:y + h, x:x + w], alpha=255 / (full - floor))
+    return stretched, _stroke_width(mask[rows, cols])
+
+
+def _above(levels: np.ndarray, threshold: float) -> np.ndarray:
+    return cv2.threshold(levels, threshold, 255, cv2.THRESH_BINARY)[1]
+
+
+def _otsu(levels: np.ndarray) -> float:
+    """Otsu's threshold (every fourth pixel of a large picture tells as well)."""
+    return cv2.threshold(_sampled(levels), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
+
+
+def _quantile(levels: np.ndarray, q: float, outside: np.ndarray | None = None) -> float:
+    """The level at or below which a share q of `levels` lies, leaving `outside` out."""
+    left_out = 0
+    if outside is not None:  # those pixels go to level 0 and are counted off
+        levels, left_out = cv2.subtract(levels, outside), cv2.countNonZero(_sampled(outside))
+    counts = cv2.calcHist([_sampled(levels)], [0], None, [256], [0, 256]).ravel().cumsum()
+    return float(np.searchsorted(counts, left_out + q * (counts[-1] - left_out)))
+
+
+def _sampled(values: np.ndarray) -> np.ndarray:
+    """Every fourth pixel of a large picture (a page's many equal levels count slowly)."""
+    return values[::2, ::2] if values.size > SAMPLED_ABOVE else values
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width: area over half the outline, the changes between neighbours (a
+    stroke of length L and width w has area L·w and an outline of about 2·L)."""
+    edged = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    changes = cv2.absdiff(edged[1:], edged[:-1]), cv2.absdiff(edged[:, 1:], edged[:, :-1])
+    return 2.0 * cv2.countNonZero(mask) / max(sum(map(cv2.countNonZero, changes)), 1)
 
 
 def _odd(size: float) -> int:
     return max(3, 2 * round(size / 2) + 1)
-
-
-def _true_span(flags: np.ndarray) -> tuple[int, int]:
-    """(first, last + 1) of the True entries of a 1-D array."""
-    where = np.flatnonzero(flags)
-    return int(where[0]), int(where[-1]) + 1
-
-
-# --- np.median and np.percentile, exactly, for small 1-D float arrays ---------------------
-
-
-_Real = TypeVar("_Real", float, np.floating)
-
-
-@dataclass
-class _Middle:
-    """The middle value of a sorted array, or the two middle values of an even count, and
-    its extremes."""
-
-    low: np.floating
-    high: np.floating  # the same as low for an odd count
-    odd: bool
-    lowest: np.floating
-    highest: np.floating
-
-
-def _middle(values: np.ndarray, scratch: bool = False) -> _Middle | None:
-    """The middle of np.median's partition (its kth, plus the minimum; partitioned values
-    are order statistics, so the middle comes out the same), in place when `values` is
-    a `scratch` array; None for an empty array or one holding a NaN, where np.median
-    itself should answer."""
-    size = values.size
-    if size == 0:
-        return None
-    half = size // 2
-    odd = bool(size % 2)
-    part = values if scratch else values.copy()
-    part.partition([0, half, -1] if odd else [0, half - 1, half, -1])  # a NaN sorts last
-    if np.isnan(part[-1]):
-        return None
-    return _Middle(part[half] if odd else part[half - 1], part[half], odd, part[0], part[-1])
-
-
-def _mean_of_middle(low: _Real, high: _Real, odd: bool) -> _Real:
-    """np.median's mean of the middle values: their sum in their own float type, halved."""
-    return low if odd else (low + high) / 2
-
-
-def _median(values: np.ndarray, middle: _Middle | None = None) -> float:
-    """float(np.median(values)) of a 1-D float array, bit for bit (np.median's own overhead
-    is several times the work on a border's few hundred pixels)."""
-    if middle is None:
-        middle = _middle(values)
-    if middle is None:
-        return float(np.median(values))  # empty or NaN: NumPy's answer, and its warning
-    return float(_mean_of_middle(middle.low, middle.high, middle.odd))
-
-
-def _percentile(values: np.ndarray, q: int) -> float:
-    """float(np.percentile(values, q)) of a 1-D float32 array, NumPy's 'linear' method
-    done by hand: the same partition and the same float32 interpolation."""
-    size = values.size
-    if size == 0 or values.dtype != np.float32 or not _PERCENTILE_IN_FLOAT32:
-        return float(np.percentile(values, q))
-    virtual = (size - 1) * (q / 100)
-    below = math.floor(virtual)
-    above = below + 1
-    if virtual >= size - 1:  # the top: NumPy takes the last value for both
-        below = above = -1
-    part = np.partition(values, sorted({0, -1, below, above}))
-    if np.isnan(part[-1]):
-        return float(part[-1])
-    low, high = part[below], part[above]
-    gamma = virtual - below
-    difference = high - low
-    # np.lib's _lerp: from the nearer end, the weight cast to float32 (a weak Python float)
-    if gamma >= 0.5:
-        return float(high - difference * np.float32(1 - gamma))
-    return float(low + difference * np.float32(gamma))
-
-
-# NumPy 2's np.percentile of float32 data with a Python number q interpolates in float32
-# (NEP 50); older NumPy does it in float64, and there np.percentile is used as it is.
-_PERCENTILE_IN_FLOAT32 = int(np.__version__.split(".")[0]) >= 2
-
-
-def _median3(levels: np.ndarray) -> np.ndarray:
-    """3×3 median of uint8 levels, edges repeated: what Pillow's ImageFilter.MedianFilter(3)
-    gives, from a few min/max passes (a rank filter per pixel costs ~10× more).
-
-    Each column of three is sorted first; the median of the nine is then the median of
-    (the largest column minimum, the median of the column medians, the smallest column
-    maximum), a known exact identity for 3×3 windows. The passes run over the padded
-    picture as one flat run (neighbours in a row are ±1 apart, in a column ±a row), so
-    each is one contiguous array operation; what lands in the padding is thrown away.
-    """
-    height, width = levels.shape
-    stride = width + 2
-    padded = np.empty((height + 2, stride), np.uint8)
-    padded[1:-1, 1:-1] = levels
-    padded[0, 1:-1], padded[-1, 1:-1] = levels[0], levels[-1]
-    padded[:, 0], padded[:, -1] = padded[:, 1], padded[:, -2]
-    flat = padded.ravel()
-    up, centre, down = flat[:-2 * stride], flat[stride:-stride], flat[2 * stride:]
-    low, high = np.minimum(up, centre), np.maximum(up, centre)
-    middle = np.maximum(low, np.minimum(high, down))
-    low, high = np.minimum(low, down), np.maximum(high, down)
-    low = np.maximum(np.maximum(low[:-2], low[1:-1]), low[2:])
-    high = np.minimum(np.minimum(high[:-2], high[1:-1]), high[2:])
-    middle = _median_of_three(middle[:-2], middle[1:-1], middle[2:])
-    median = np.empty(height * stride, np.uint8)  # position i·stride + j holds pixel (i, j)
-    median[:-2] = _median_of_three(low, middle, high)
-    return median.reshape(height, stride)[:, :width]
-
-
-def _median_of_three(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
-
-
-def _otsu(levels: np.ndarray) -> float:
-    """Otsu's threshold: the level that best separates two classes of uint8 levels."""
-    # bincount widens its input to 64-bit integers first: give it only the inked levels and
-    # count the background (level 0, most of a picture) by subtraction
-    inked = levels[levels > 0]
-    histogram = np.bincount(inked, minlength=256)
-    histogram[0] = levels.size - inked.size
-    weight = np.cumsum(histogram, dtype=np.float64)  # pixels at or below each level (exact)
-    total = weight[-1]
-    # only levels with pixels on both sides are candidates (elsewhere a class is empty and
-    # the formula gives NaN, which never wins): from the lowest used level to below the top
-    used = np.flatnonzero(histogram)
-    first, last = int(used[0]), int(used[-1])
-    if first == last:
-        return 0.0  # one level only: no level separates anything
-    moment = np.cumsum(histogram * _LEVELS)
-    weight_low, moment_low = weight[first:last], moment[first:last]
-    weight_high = total - weight_low
-    mean_low = moment_low / weight_low
-    mean_high = (moment[-1] - moment_low) / weight_high
-    between = weight_low * weight_high * (mean_low - mean_high) ** 2
-    return float(first + np.argmax(between))  # the first best, as np.nanargmax takes it
-
-
-_LEVELS = np.arange(256, dtype=np.float64)
-
-
-def _stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width: area over half the outline (a stroke of length L and width w
-    has area L·w and an outline of about 2·L)."""
-    # the outline counts every change between neighbours, the edges of the mask included
-    outline = (np.count_nonzero(mask[1:] != mask[:-1]) + np.count_nonzero(mask[0])
-               + np.count_nonzero(mask[-1]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
-               + np.count_nonzero(mask[:, 0]) + np.count_nonzero(mask[:, -1]))
-    return 2.0 * float(np.count_nonzero(mask)) / max(float(outline), 1.0)
-
-
-# --- 4., 5. strokes, size, centre -------------------------------------------------------
-
-
-def _thicken(crop: np.ndarray, width: float, target: float) -> np.ndarray:
-    """Widen strokes thinner than `target` (in crop pixels) with a square max filter."""
-    if width >= 0.75 * target:
-        return crop
-    size = 2 * round((target - width) / 2) + 1  # odd: the filter stays centred
-    if size < 3:
-        return crop
-    # room for the strokes that grow past the box (size // 2) and for each running max's
-    # window (size // 2 again), zeros all round, set up once for both axes
-    pad = 2 * (size // 2)
-    grown = np.zeros((crop.shape[0] + 2 * pad, crop.shape[1] + 2 * pad), np.float32)
-    grown[pad:pad + crop.shape[0], pad:pad + crop.shape[1]] = crop
-    for axis in (0, 1):
-        grown = _window_max(grown, size, axis)
-    return grown
-
-
-def _window_max(values: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """Running maximum over `size` cells along `axis`, as many cells shorter: a zero-padded
-    array gives the centred running max; window doubling makes it log(size) operations."""
-    result = values
-    span = 1
-    while span < size:
-        step = min(span, size - span)
-        head = [slice(None), slice(None)]
-        tail = [slice(None), slice(None)]
-        head[axis], tail[axis] = slice(None, -step), slice(step, None)
-        result = np.maximum(result[tuple(head)], result[tuple(tail)])
-        span += step
-    return result
-
-
-def _centre_of_mass_paste(patch: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Place `patch` in a height×width field so its centre of mass lands at the centre,
-    MNIST's (14, 14) in 28×28; what would fall outside is cut off, never wrapped."""
-    mass = float(patch.sum())
-    if mass <= 0:
-        return np.zeros((height, width), np.float32)
-    rows, cols = np.arange(patch.shape[0]), np.arange(patch.shape[1])
-    centre_row = float(patch.sum(axis=1) @ rows) / mass
-    centre_col = float(patch.sum(axis=0) @ cols) / mass
-    top, left = round(height / 2 - centre_row), round(width / 2 - centre_col)
-    field = np.zeros((height, width), np.float32)
-    src_top, src_left = max(0, -top), max(0, -left)
-    dst_top, dst_left = max(0, top), max(0, left)
-    rows_n = min(patch.shape[0] - src_top, height - dst_top)
-    cols_n = min(patch.shape[1] - src_left, width - dst_left)
-    if rows_n > 0 and cols_n > 0:
-        field[dst_top:dst_top + rows_n, dst_left:dst_left + cols_n] = \
-            patch[src_top:src_top + rows_n, src_left:src_left + cols_n]
-    return field
-
 

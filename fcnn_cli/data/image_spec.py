@@ -62,6 +62,21 @@ class ImageSpec:
             return None
         return cls(raw["pipeline"], (size[0], size[1]), channels, fit)
 
+    def problem(self) -> str | None:
+        """What makes a spec built in code one no pipeline can follow (one line), or None."""
+        if self.pipeline not in PIPELINES:
+            return f"unknown image pipeline {self.pipeline!r}; use one of {', '.join(PIPELINES)}"
+        if self.channels != 1 and (self.pipeline != "resize" or self.channels != 3):
+            wanted = "1 (gray) or 3 (RGB)" if self.pipeline == "resize" else "1 (gray)"
+            hint = "" if self.pipeline == "resize" else "; for RGB inputs use the resize pipeline"
+            return (f"the {self.pipeline} pipeline makes pictures of {wanted} channels, "
+                    f"not {self.channels}{hint}")
+        if self.fit not in FITS:
+            return f"unknown fit {self.fit!r} for resized pictures; use one of {', '.join(FITS)}"
+        if len(self.size) != 2 or min(self.size) < 1:
+            return f"an image size must be two positive numbers (height, width), not {self.size}"
+        return None
+
     def describe(self) -> str:
         """`digit, 28×28 gray`, `resize (pad), 32×32 RGB`."""
         colour = "gray" if self.channels == 1 else "RGB"

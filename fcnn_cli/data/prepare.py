@@ -83,6 +83,11 @@ def iter_prepared(files: Sequence[Path], spec: ImageSpec, pixel_max: float,
         return
     from concurrent.futures import ProcessPoolExecutor  # only for many pictures
 
+    # loaded here, before forking, so that the workers inherit it set up: none pays for the
+    # import, and none sets OpenCV's threads after a fork (which hangs now and then where
+    # this process has used them)
+    from . import images  # noqa: F401
+
     pool = ProcessPoolExecutor(workers, mp_context=_fork_context(), initializer=_worker_start)
     try:
         pending: deque[tuple[slice, Future[Prepared]]] = deque()
