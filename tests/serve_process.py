@@ -90,3 +90,28 @@ def _wait_ready(server: Served, headers: dict[str, str]) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError(f"fcnn serve was not ready in {START_SECONDS} s: {server.stderr}")
+
+
+@contextmanager
+def in_thread(app: object) -> Iterator[str]:
+    """An ASGI app under uvicorn in a background thread of this process, on a free
+    127.0.0.1 port: its URL, "http://127.0.0.1:PORT" (no trailing slash)."""
+    import socket
+
+    import uvicorn
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))  # the port is held from here on: no race for it
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_SECONDS
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STOP_SECONDS)
+        listening.close()

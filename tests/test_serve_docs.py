@@ -8,11 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +18,7 @@ pytest.importorskip("fastapi")
 from fastapi import FastAPI  # noqa: E402
 from fastapi.routing import APIRoute  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from serve_process import in_thread  # noqa: E402
 
 from fcnn_cli import api  # noqa: E402
 from fcnn_cli.model import Model  # noqa: E402
@@ -186,28 +183,6 @@ def test_under_a_prefix_every_docs_url_resolves_inside_the_prefix(model: Model) 
 
 # --- in a real browser, offline -------------------------------------------------------------
 
-@contextmanager
-def _serving(app: Any) -> Iterator[str]:
-    """An ASGI app under uvicorn in a background thread, on a free 127.0.0.1 port."""
-    import uvicorn
-
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))  # the port is held from here on: no race for it
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        listening.close()
-
-
 @pytest.fixture
 def offline_page() -> Iterator[tuple[Any, list[str]]]:
     """A browser page that can reach 127.0.0.1 only, and the URLs it was refused."""
@@ -242,7 +217,7 @@ def test_docs_render_the_operations_in_a_browser_offline(
     from playwright.sync_api import expect
 
     page, refused = offline_page
-    with _serving(create_app(model)) as url:
+    with in_thread(create_app(model)) as url:
         page.goto(f"{url}/docs")
         for path in sorted(ROUTES):
             expect(page.locator(f'.opblock-summary-path[data-path="{path}"]')).to_be_visible()
@@ -257,7 +232,7 @@ def test_docs_under_a_prefix_with_a_key_try_it_out_after_authorize(
     from playwright.sync_api import expect
 
     page, refused = offline_page
-    with _serving(_mounted(model, ServeOptions(api_key=KEY))) as url:
+    with in_thread(_mounted(model, ServeOptions(api_key=KEY))) as url:
         page.goto(f"{url}/digits/docs")
         page.get_by_role("button", name="Authorize").first.click()
         page.locator("#auth-bearer-value").fill(KEY)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +18,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-import uvicorn  # noqa: E402
+from serve_process import in_thread  # noqa: E402
 
 from fcnn_cli import api  # noqa: E402
 from fcnn_cli.data.images import load_image  # noqa: E402
@@ -49,24 +46,8 @@ def _app(model: Model, options: ServeOptions | None = None) -> Any:
 
 @contextmanager
 def _serving(app: Any) -> Iterator[str]:
-    """An ASGI app under uvicorn in a background thread, on a free 127.0.0.1 port."""
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))  # the port is held from here on: no race for it
-    port = listening.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        listening.close()
+    with in_thread(app) as url:
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,6 @@ the app under uvicorn: health, metadata, and inference with binary and JSON tens
 from __future__ import annotations
 
 import gzip
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import pytest
 pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 http = pytest.importorskip("tritonclient.http")
+from serve_process import in_thread  # noqa: E402
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
 from fcnn_cli import api  # noqa: E402
@@ -31,20 +29,8 @@ def model() -> Model:
 @pytest.fixture(scope="module")
 def url(model: Model) -> Iterator[str]:
     """The app under uvicorn on a free port, in a background thread."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(model), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield f"127.0.0.1:{listener.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    listener.close()
+    with in_thread(create_app(model)) as address:
+        yield address.removeprefix("http://")
 
 
 @pytest.fixture(scope="module")
