@@ -178,7 +178,8 @@ def test_a_wrong_method_is_a_json_405(client: TestClient) -> None:
 @pytest.mark.parametrize(("path", "media", "fragment"), [
     (INFER, "text/csv", "Content-Type text/csv is not accepted on /v2/models/mnist/infer"),
     ("/invocations", "text/plain", "Content-Type text/plain is not accepted on /invocations"),
-    ("/invocations", "", "no Content-Type is not accepted on /invocations; send application"),
+    ("/invocations", "", "a body without a Content-Type is not accepted on /invocations; "
+                         "send application"),
     ("/predict", "application/json", "send the files as multipart/form-data"),
 ])
 def test_an_unsupported_media_type_is_a_415(client: TestClient, path: str, media: str,
@@ -196,7 +197,7 @@ def test_a_compressed_body_is_a_415(client: TestClient) -> None:
 def test_a_body_over_the_limit_is_a_413_by_its_declared_length(client: TestClient) -> None:
     body = json.dumps(_tensor([255.0] * 784 * 60, (60, 784))).encode()
     assert len(body) > LIMIT
-    _refused(_raw(client, body), 413, f"the request body is {len(body)} bytes, over this "
+    _refused(_raw(client, body), 413, f"the request body is {len(body):,} bytes, over this "
                                       "server's limit of 262,144")
 
 

@@ -440,8 +440,9 @@ def _media_type(request: Request, accepted: tuple[str, ...], how: str) -> str:
     """The body's media type, one of `accepted`, or a 415 saying `how` to send it."""
     media = (_header_text(request, b"content-type") or "").split(";")[0].strip().lower()
     if media not in accepted:
-        shown = f"Content-Type {clipped(visible(media), 60)}" if media else "no Content-Type"
-        raise RequestError(415, f"{shown} is not accepted on {request.url.path}; {how}")
+        shown = f"Content-Type {clipped(visible(media), 60)} is not accepted" if media \
+            else "a body without a Content-Type is not accepted"
+        raise RequestError(415, f"{shown} on {request.url.path}; {how}")
     return media
 
 
@@ -648,7 +649,9 @@ class _BodyLimit:
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.strip().isdigit()
                                      or int(declared) > self.limit):
-            await _send_error(scope, send, 413, self._message(declared.decode("latin-1")),
+            size = declared.decode("latin-1").strip()
+            await _send_error(scope, send, 413,
+                              self._message(f"{int(size):,}" if size.isdigit() else size),
                               [(b"connection", b"close")])
             return
         seen = 0
