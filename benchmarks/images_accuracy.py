@@ -2,13 +2,14 @@
 
     python benchmarks/images_accuracy.py [--against DIR ...] [--no-here] [--model mnist ...]
         [--fashion-model FILE] [--seed 2026] [--per-condition 60] [--per-style 100]
-        [--mnist-png 10000] [--fashion 1000] [--keep DIR] [--changed]
+        [--mnist-png 10000] [--scans 2000] [--fashion 1000] [--keep DIR] [--changed]
 
 A change to the image pipelines must keep what they read right. This renders, once, the
 pictures of the other benchmarks (the same generators, seeds and sizes as their README
 figures): the digit photos of `digit_photos.py` by condition (--seed, --per-condition),
 the users' digits of `user_digits.py` by style (seed 7, --per-style), the first
---mnist-png MNIST test digits as 28×28 PNGs, the committed example pictures, and, with
+--mnist-png MNIST test digits as 28×28 PNGs, the first --scans of them as the 112×112
+dark-on-light scans `startup.py` times a folder of, the committed example pictures, and, with
 --fashion-model, the first --fashion Fashion-MNIST test images as catalogue photos and as
 28×28 PNGs (`fashion_photos.py`, seed 0). Then every version reads the same files: this
 tree, and with --against DIR the fcnn package in DIR (a checkout or `git archive` of
@@ -80,6 +81,8 @@ def parse_args() -> argparse.Namespace:
                         help="users' digits per style (0: skip them)")
     parser.add_argument("--mnist-png", type=int, default=10_000, metavar="N",
                         help="the first N MNIST test digits as PNG files (0: skip)")
+    parser.add_argument("--scans", type=int, default=2000, metavar="N",
+                        help="the first N MNIST test digits as startup.py's 112×112 scans")
     parser.add_argument("--fashion", type=int, default=1000, metavar="N",
                         help="Fashion-MNIST test images rendered (with --fashion-model)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
@@ -95,15 +98,16 @@ def parse_args() -> argparse.Namespace:
         parser.error("--no-here needs at least one --against DIR")
     if min(args.per_condition, args.per_style) < 0:
         parser.error("--per-condition and --per-style count pictures: 0 or more")
-    if not 0 <= args.mnist_png <= 10_000 or not 1 <= args.fashion <= 10_000:
-        parser.error("--mnist-png and --fashion count test images: at most 10,000")
+    if not 0 <= min(args.mnist_png, args.scans) <= max(args.mnist_png, args.scans) <= 10_000 \
+            or not 1 <= args.fashion <= 10_000:
+        parser.error("--mnist-png, --scans and --fashion count test images: at most 10,000")
     return args
 
 
 def rendered(folder: Path, args: argparse.Namespace) -> Path:
     """The manifest of the sets in `folder`, rendering them unless already there."""
     wanted = {"seed": args.seed, "per_condition": args.per_condition,
-              "per_style": args.per_style, "mnist_png": args.mnist_png,
+              "per_style": args.per_style, "mnist_png": args.mnist_png, "scans": args.scans,
               "fashion": args.fashion if args.fashion_model else 0}
     manifest = folder / "manifest.json"
     if manifest.is_file() and json.loads(manifest.read_text())["params"] == wanted:
@@ -120,6 +124,8 @@ def rendered(folder: Path, args: argparse.Namespace) -> Path:
         sets.append(user_digits(folder / "users", args.per_style))
     if args.mnist_png:
         sets.append(mnist_pngs(folder / "mnist-png", args.mnist_png))
+    if args.scans:
+        sets.append(mnist_scans(folder / "scans", args.scans))
     sets.append(("examples", "digit", [(str(path), label, "examples")
                                       for path, label in example_rows()]))
     if args.fashion_model:
@@ -172,6 +178,19 @@ def mnist_pngs(folder: Path, count: int) -> tuple[str, str, list[Item]]:
         Image.fromarray(x[i]).save(path)
         items.append((str(path), str(y[i]), "MNIST test digits as PNG"))
     return f"MNIST test 0-{count - 1}", "digit", items
+
+
+def mnist_scans(folder: Path, count: int) -> tuple[str, str, list[Item]]:
+    """MNIST's first test digits as `startup.py` writes its folder: dark on light, 112×112."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from startup import make_folder
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = make_folder(folder, count)
+    labels = mnist_test()[1]
+    return (f"MNIST test 0-{count - 1} as scans", "digit",
+            [(str(written / f"{i:05d}.png"), str(labels[i]), "112×112 scans, dark on light")
+             for i in range(count)])
 
 
 def example_rows() -> list[tuple[Path, str]]:

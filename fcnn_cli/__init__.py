@@ -8,7 +8,7 @@ and `fcnn --help` stay light.
 
 from typing import Any
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 __all__ = ["FcnnError", "Model", "__version__", "augmented", "export", "import_onnx",
            "load_config", "load_model", "serve", "train", "tune"]
 

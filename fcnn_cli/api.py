@@ -28,12 +28,13 @@ from fcnn_cli.model import Model
 if TYPE_CHECKING:  # loaded by `train` and `load_config`: predicting needs no pydantic
     import numpy as np
 
+    from fcnn_cli.compare import Comparison
     from fcnn_cli.config import Config
     from fcnn_cli.training import EpochRow, Outcome, Reporter
     from fcnn_cli.tuning.search import SearchOutcome, TrialRow
 
-__all__ = ["FcnnError", "Model", "augmented", "export", "import_onnx", "load_config",
-           "load_model", "report", "train", "tune"]
+__all__ = ["FcnnError", "Model", "augmented", "compare", "export", "import_onnx",
+           "load_config", "load_model", "report", "train", "tune"]
 
 
 def load_model(path_or_name: str | Path) -> Model:
@@ -241,3 +242,14 @@ def report(model: str | Path, data: str | None = None, split: str | None = None,
 
     target = out if out is not None else page.default_path(model)
     return page.write(load_model(model), target, data, split, warn)
+
+
+def compare(models: Sequence[str | Path | Model], out: str | Path | None = None
+            ) -> Comparison:
+    """Several trained models side by side (files, shipped names or Models; two at
+    least): `result.models` holds each one's name and summary (history, final and best
+    numbers); with `out`, a self-contained HTML page overlaying their learning curves on
+    shared axes, with a table of their final numbers, is written there (`result.page`)."""
+    from fcnn_cli.compare import compare as run
+
+    return run(models, out)

@@ -388,6 +388,31 @@ def report(
     _run(job)
 
 
+@app.command(short_help="Compare trained models: learning curves on shared axes.")
+def compare(
+    models: Annotated[list[str] | None, typer.Argument(
+        metavar="MODEL...", autocompletion=_complete_model,
+        help="Two or more trained models (.h5 files, or shipped names).")] = None,
+    out: Annotated[str | None, typer.Option(
+        "--out", metavar="PAGE.html",
+        help="Also write a self-contained HTML page with the curves drawn on shared axes.")]
+    = None,
+) -> None:
+    """The learning curves of several trained models on one scale, and a table of their
+    final numbers (final train/val loss and accuracy, best epoch, epochs, seconds,
+    parameters); with --out, a page like `fcnn report`'s."""
+
+    def job() -> None:
+        from fcnn_cli import api, ui
+
+        result = api.compare(models or [], out=out)
+        ui.compare_summary(result.models)
+        if result.page is not None:
+            print(f"page written to {_shown(str(result.page))}")
+
+    _run(job)
+
+
 @app.command(short_help="Write a model as ONNX or Keras.")
 def export(
     model_path: ModelArgument,
@@ -561,6 +586,11 @@ def forward_trace(
         "--lr", min=0.0, metavar="LR",
         help="The learning rate η for the update with --model, a number ≥ 0 "
              "(default: the model's).")] = None,
+    steps: Annotated[str | None, typer.Option(
+        "--steps", metavar="K",
+        help="Take K gradient-descent steps (1 to 100000) on the same example(s) and show "
+             "the cost after each; the tables show the last step (default: one step, or "
+             "the trace file's steps:).")] = None,
 ) -> None:
     """Forward pass, backward pass, one update and a gradient check, in the lecture's notation."""
 
@@ -575,6 +605,8 @@ def forward_trace(
         formats = ("table", "json", "markdown", "svg", "html")
         if output not in formats:
             raise FcnnError(f"--format {output!r} is not one of {', '.join(formats)}")
+        k = None if steps is None else trace.check_steps(steps)
+        boundary = None  # svg, html: a two-input model's decision regions, the example on them
         if list_examples:
             items = trace.list_examples()
             if output == "json":
@@ -588,14 +620,19 @@ def forward_trace(
                                 "IMAGE_OR_NPY, and no example name or trace file")
             from fcnn_cli.api import load_model
 
-            shown = load_model(model_path).trace(input_path, target, lr)
+            model = load_model(model_path)
+            shown = model.trace(input_path, target, lr, k)
+            if output in ("svg", "html"):  # a two-input model: the example on its regions
+                from fcnn_cli.trace.svg import boundary_picture
+
+                boundary = boundary_picture(model, shown)
         elif example is None:
             raise FcnnError("give an example name or a trace file, e.g. "
                             "`fcnn forward-trace mlp-2-3-1`; `--list` shows the examples")
         else:
             if target is not None or lr is not None:
                 raise FcnnError("--target and --lr go with --model; a trace file sets y and lr")
-            shown = trace.build(example)
+            shown = trace.build(example, k)
         network = isinstance(shown, trace.TraceResult)  # else softmax, gate or architecture
         if output == "json":
             from fcnn_cli.sanitize import json_text
@@ -607,9 +644,9 @@ def forward_trace(
             print(visible(trace.trace_markdown(shown) if network
                           else trace.example_markdown(shown), keep="\n\t"))
         elif output == "svg":
-            print(trace.trace_svg(shown))
+            print(trace.trace_svg(shown, boundary=boundary))
         elif output == "html":
-            print(trace.trace_html(shown))
+            print(trace.trace_html(shown, boundary=boundary))
         elif network:
             ui.print_trace(shown)
         else:

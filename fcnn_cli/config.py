@@ -10,10 +10,20 @@ import copy
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from fcnn_cli.data import PLANAR_DATASETS
 from fcnn_cli.data.augment_spec import AugmentSpec, Draw, Elastic
 from fcnn_cli.data.image_spec import ImageSpec, default_pipeline
 from fcnn_cli.errors import FcnnError, did_you_mean
@@ -25,9 +35,15 @@ if TYPE_CHECKING:
 
 Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky-relu", "prelu", "swish", "softmax"]
 CostName = Literal["quadratic", "cross-entropy", "log-likelihood"]
-DatasetName = Literal["mnist", "fashion-mnist", "digits", "xor"]
+DatasetName = Literal["mnist", "fashion-mnist", "digits", "xor", "circle", "gauss", "spiral",
+                      "moons"]
 # The inputs of the named datasets, known before any file is read (for the memory check).
-DATASET_INPUTS = {"mnist": 784, "fashion-mnist": 784, "digits": 64, "xor": 2}
+DATASET_INPUTS = {"mnist": 784, "fashion-mnist": 784, "digits": 64,
+                  **{name: 2 for name in PLANAR_DATASETS}}
+_DATASET_NAMES = get_args(DatasetName)
+# data.samples of a 2-D dataset: enough for a train, a validation and a test part of both
+# classes; at most a million points (8 MB), far more than a 2-D picture needs.
+MIN_SAMPLES, MAX_SAMPLES = 10, 1_000_000
 MAX_COUNT = 2**31 - 1  # units, batch size, pixels: beyond any machine, and safe to multiply
 
 
@@ -140,6 +156,15 @@ class DataConfig(Strict):
     path: str | None = Field(
         None, description="A folder or file: IDX folder, .npz (x, y), .csv, or image folder "
                           "root/<class>/*.png. Relative to the current directory.")
+    samples: int | None = Field(
+        None, ge=MIN_SAMPLES, le=MAX_SAMPLES,
+        description="The 2-D datasets (xor, circle, gauss, spiral, moons) only: how many "
+                    "points to draw from the seed (default 500). xor without it is the "
+                    "four points of the truth table.")
+    noise: float | None = Field(
+        None, ge=0, description="The 2-D datasets only: how noisy (default 0; Playground's "
+                                "slider goes to 0.5). xor, circle: labels mix near the "
+                                "boundary; gauss: wider clouds; spiral, moons: points move.")
     label_column: str | list[str] = Field(
         "label", description="The label column of a .csv file; several columns (a list) "
                              "make a multi-output regressor.")
@@ -161,11 +186,29 @@ class DataConfig(Strict):
     augment: AugmentConfig | None = Field(
         None, description="Random deformations of the training pictures, drawn afresh every "
                           "epoch (never of validation, test or predicted pictures).")
+    # The config's seed, which draws the 2-D datasets (set by Config; not a key of `data`).
+    _seed: int = PrivateAttr(42)
+
+    @field_validator("samples", "noise")
+    @classmethod
+    def _only_for_2d_data(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None or "dataset" not in info.data:  # (a bad dataset is said already)
+            return value
+        dataset, key = info.data["dataset"], info.field_name
+        if info.data.get("path") is not None or dataset not in PLANAR_DATASETS:
+            raise ValueError(f"applies only to the 2-D datasets {', '.join(PLANAR_DATASETS)}, "
+                             f"not to {'data.path' if dataset is None else dataset}; "
+                             f"remove {key} (or --set data.{key}=null)")
+        if key == "noise" and dataset == "xor" and info.data.get("samples") is None:
+            raise ValueError("xor without data.samples is the four points of the truth table, "
+                             "which take no noise; give data.samples (e.g. 200) for "
+                             "Playground's XOR cloud, or remove noise")
+        return value
 
     @model_validator(mode="after")
     def _needs_a_source(self) -> DataConfig:
         if self.dataset is None and self.path is None:
-            raise ValueError("give `dataset:` (mnist, fashion-mnist, digits, xor) or `path:`")
+            raise ValueError(f"give `dataset:` ({', '.join(_DATASET_NAMES)}) or `path:`")
         if self.val_fraction + self.test_fraction >= 1:
             raise ValueError("val_fraction + test_fraction must leave some training data (< 1)")
         if isinstance(self.label_column, list):
@@ -191,10 +234,13 @@ class DataConfig(Strict):
         name, path = self.dataset, self.path
         if data is not None:
             name, path = (data, None) if data in DATASETS else (None, data)
+        # samples and noise describe this section's own 2-D dataset, not another one named
+        drawn = {"samples": self.samples, "noise": self.noise} \
+            if path is None and name == self.dataset else {}
         dataset = load_dataset(name, path, self.label_column,
                                feature_columns=self.feature_columns, task=self.task,
                                image=self.image_spec(), skip_unreadable=self.image.skip_unreadable,
-                               progress=progress)
+                               progress=progress, seed=self._seed, **drawn)
         size = self.image.size
         if size is not None and dataset.image is not None and dataset.image.size != tuple(size):
             shown = "×".join(map(str, dataset.image.size))
@@ -265,13 +311,19 @@ class TrainingConfig(Strict):
 class Config(Strict):
     name: str = "fcnn-model"
     seed: int = Field(42, ge=0, description="Seeds every random draw: the split, the initial "
-                                            "weights, the batches, dropout, augmentation "
-                                            "(a whole number ≥ 0, as NumPy takes).")
+                                            "weights, the batches, dropout, augmentation, "
+                                            "the 2-D datasets (a whole number ≥ 0, as "
+                                            "NumPy takes).")
     data: DataConfig
     model: ModelConfig
     cost: CostName = "log-likelihood"
     training: TrainingConfig = TrainingConfig()
     output: str = Field("model.h5", description="Where the trained model is saved.")
+
+    @model_validator(mode="after")
+    def _seed_draws_the_data(self) -> Config:
+        self.data._seed = self.seed  # `data.load()` draws the 2-D datasets from it
+        return self
 
 
 FLOAT32 = 4  # bytes: pictures become float32 inputs

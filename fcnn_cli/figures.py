@@ -229,3 +229,246 @@ def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, names: Sequence[s
         ax.legend(frameon=False, loc="upper left")
     fig.tight_layout()
     return _svg(fig, "regression")
+
+
+# --- per-layer diagnostics ---------------------------------------------------------------
+
+def layer_colour(index: int, layers: int) -> str:
+    """One colour per layer, the output layer always black: the eye finds it first."""
+    if index == layers - 1:
+        return "#000000"
+    return ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+            "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")[index % 10]
+
+
+def layer_name(index: int, layers: int) -> str:
+    """Nielsen's legend: "hidden layer 1", …, "output layer"."""
+    return "output layer" if index == layers - 1 else f"hidden layer {index + 1}"
+
+
+def _diagnostics_axes(plt: Any, gid: str, title: str, ylabel: str) -> tuple[Figure, Axes]:
+    fig, ax = plt.subplots(figsize=(4.3, 3.3))
+    ax.set_gid(gid)  # the panel's id in the page (tests count panels by it)
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    return fig, ax
+
+
+def _positive(values: Sequence[float]) -> np.ndarray:
+    """Values for a log axis: zeros and non-finite values left out (NaN), not drawn as −∞."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(v) & (v > 0), v, np.nan)
+
+
+def _epoch_axis(ax: Axes, epochs: int) -> None:
+    ax.set_xlim(0.5, max(epochs, 1) + 0.5)
+
+
+def _legend_below(ax: Axes) -> None:
+    """The legend under the axis: inside it, one line per layer of a deep network would
+    cover the very lines it names."""
+    handles, labels = ax.get_legend_handles_labels()
+    if labels:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  frameon=False, fontsize=8, ncol=2 if len(labels) > 2 else len(labels),
+                  columnspacing=1.2, handlelength=1.8)
+
+
+def speed_of_learning(diagnostics: Sequence[dict[str, Any]]) -> str:
+    """Each layer's speed of learning ‖∂C/∂b^l‖ against epoch on a log axis, one line per
+    layer (Nielsen's chapter 5 figure)."""
+    plt = pyplot()
+    fig, ax = _diagnostics_axes(plt, "diagnostics-speed", "speed of learning",
+                                "‖∂C/∂b‖ (log scale)")
+    layers = len(diagnostics)
+    epochs = 0
+    for i, layer in enumerate(diagnostics):
+        speed = _positive(layer["speed"])
+        epochs = max(epochs, len(speed))
+        ax.plot(np.arange(1, len(speed) + 1), speed, color=layer_colour(i, layers), lw=1.5,
+                marker="o" if len(speed) <= 30 else None, ms=3, label=layer_name(i, layers))
+    ax.set_yscale("log")
+    _epoch_axis(ax, epochs)
+    _legend_below(ax)
+    return _svg(fig, "speed")
+
+
+def unit_fractions(diagnostics: Sequence[dict[str, Any]]) -> str:
+    """The share of each layer's units saturated (solid lines) and dead (dashed) against
+    epoch; layers whose activation can do neither are left out. A layer is one or the
+    other (sigmoid and tanh saturate, the relu family dies), so the legend names layers
+    and two grey entries say what the line styles mean."""
+    plt = pyplot()
+    fig, ax = _diagnostics_axes(plt, "diagnostics-units", "saturated and dead units",
+                                "share of the layer's units")
+    layers = len(diagnostics)
+    epochs, styles = 0, {}
+    for i, layer in enumerate(diagnostics):
+        for key, style in (("saturated", "-"), ("dead", "--")):
+            values = layer.get(key)
+            if values is None:
+                continue
+            v = np.asarray(values, dtype=np.float64)
+            epochs = max(epochs, len(v))
+            styles[key] = style
+            ax.plot(np.arange(1, len(v) + 1), v, color=layer_colour(i, layers), ls=style,
+                    lw=1.5, marker="o" if len(v) <= 30 else None, ms=3,
+                    label=layer_name(i, layers))
+    for key, style in styles.items():
+        ax.plot([], [], color="#888888", ls=style, lw=1.5, label=key)
+    ax.set_ylim(-0.03, 1.03)
+    ax.yaxis.set_major_formatter(_percent())
+    _epoch_axis(ax, epochs)
+    _legend_below(ax)
+    return _svg(fig, "units")
+
+
+def _percent() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
+
+
+def update_ratios(diagnostics: Sequence[dict[str, Any]], band: tuple[float, float],
+                  target: float) -> str:
+    """Each layer's ‖Δw‖/‖w‖ per epoch on a log axis, with the rule of thumb's target
+    (a line) and the band around it that reads as healthy (shaded)."""
+    plt = pyplot()
+    fig, ax = _diagnostics_axes(plt, "diagnostics-update-ratio", "update ratio",
+                                "‖Δw‖ / ‖w‖ (log scale)")
+    ax.axhspan(*band, color=COLOURS["best"], alpha=0.12, lw=0)
+    ax.axhline(target, color=COLOURS["best"], lw=1, ls="--", label=f"{target:.0e} rule of thumb")
+    layers = len(diagnostics)
+    epochs = 0
+    for i, layer in enumerate(diagnostics):
+        ratio = _positive(layer["update_ratio"])
+        epochs = max(epochs, len(ratio))
+        ax.plot(np.arange(1, len(ratio) + 1), ratio, color=layer_colour(i, layers), lw=1.5,
+                marker="o" if len(ratio) <= 30 else None, ms=3, label=layer_name(i, layers))
+    ax.set_yscale("log")
+    _epoch_axis(ax, epochs)
+    _legend_below(ax)
+    return _svg(fig, "ratio")
+
+
+# --- decision boundaries of two-input models ---------------------------------------------
+
+def _boundary_cmap(strong: bool = False) -> Any:
+    """Orange (low) through white to blue (high), as the regions are shaded; `strong`
+    is the full colours, for points and unit maps that must stand out."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    from fcnn_cli.boundary import class_colour
+
+    low, high = class_colour(0), class_colour(1)
+    if not strong:
+        low, high = (_paled(c) for c in (low, high))
+    return LinearSegmentedColormap.from_list("fcnn-boundary", [low, "#ffffff", high])
+
+
+def _paled(colour: str) -> str:
+    from fcnn_cli.boundary import PALE
+
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    mixed = np.rint(255 * (1 - PALE) + rgb * PALE).astype(int)
+    return "#" + "".join(f"{v:02x}" for v in mixed)
+
+
+def decision_regions(field: Any, regions: np.ndarray, train: tuple[np.ndarray, np.ndarray],
+                     test: tuple[np.ndarray, np.ndarray], names: Sequence[str],
+                     outputs: Sequence[str], test_label: str) -> str:
+    """The output over the input plane (`field`, a `boundary.Field`: regions `regions`
+    as RGB, or the probability / surface with a colour bar) with the training points as
+    circles and the evaluated points as triangles, coloured by class (or target)."""
+    from fcnn_cli.boundary import class_colour
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.2, 5.2))
+    ax.set_gid("decision-output")
+    ext = (*field.extent.x1, *field.extent.x2)
+    ax.grid(False)
+    if field.kind == "classes":
+        ax.imshow(regions, extent=ext, interpolation="bilinear", aspect="auto")
+    else:
+        vmin, vmax = (0.0, 1.0) if field.kind == "probability" else \
+            (float(field.values.min()), float(field.values.max()))
+        image = ax.imshow(field.values, extent=ext, cmap=_boundary_cmap(), vmin=vmin,
+                          vmax=vmax, interpolation="bilinear", aspect="auto")
+        label = (f"p(class {outputs[1]})" if field.kind == "probability" else str(outputs[0]))
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label=label)
+        level = 0.5 if field.kind == "probability" else None
+        lines = ax.contour(field.x1, field.x2, field.values,
+                           levels=[level] if level is not None else 6, colors="#333",
+                           linewidths=1.0 if level is not None else 0.6)
+        if level is None:
+            ax.clabel(lines, fontsize=7, fmt="%.3g")
+    for (x, y), marker, part in ((train, "o", "training"), (test, "^", test_label)):
+        if len(x) == 0:
+            continue
+        size = (40 if len(x) <= 100 else 16) * (1.4 if marker == "^" else 1.0)
+        if field.kind == "surface":
+            colours: Any = y.reshape(len(y), -1)[:, 0].astype(np.float64)
+            ax.scatter(x[:, 0], x[:, 1], c=colours, cmap=_boundary_cmap(strong=True),
+                       vmin=field.values.min(), vmax=field.values.max(), marker=marker, s=size,
+                       edgecolors="#222", linewidths=0.6, rasterized=len(x) > 1000)
+        else:
+            colours = [class_colour(int(k)) for k in y]
+            ax.scatter(x[:, 0], x[:, 1], c=colours, marker=marker, s=size, edgecolors="#222",
+                       linewidths=0.6, rasterized=len(x) > 1000)
+        ax.scatter([], [], marker=marker, s=size, c="#bbbbbb", edgecolors="#222",
+                   linewidths=0.6, label=f"{part} ({len(x):,})")
+    if field.kind != "surface":
+        for k, name in enumerate(outputs):
+            ax.scatter([], [], marker="s", s=40, c=class_colour(k), label=f"class {name}")
+    ax.set_xlim(ext[0], ext[1])
+    ax.set_ylim(ext[2], ext[3])
+    ratio = (ext[1] - ext[0]) / (ext[3] - ext[2])
+    if 0.4 <= ratio <= 2.5:  # inputs in like units: a circle in the data stays round
+        ax.set_aspect("equal")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    # Above the plane: beside it the legend would push the plot small on a narrow page.
+    handles, labels = ax.get_legend_handles_labels()
+    if labels:  # (a regression model with no data to show has none)
+        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.01),
+                  frameon=False, fontsize=8, ncol=min(len(labels), 4), handletextpad=0.3,
+                  columnspacing=1.2)
+    return _svg(fig, "boundary")
+
+
+# --- compare ---
+
+def compared_curves(names: Sequence[str], curves: dict[str, list[list[float]]]) -> str:
+    """Several models' learning curves on shared axes: loss (and accuracy, where any model
+    has it) per epoch, one colour per model, validation solid and training dashed. Each
+    curve's SVG group is named `curve-<model>-<series>` so that a page can be checked."""
+    plt = pyplot()
+    has_accuracy = any(_finite(np.asarray(c, dtype=float))
+                       for key in ("train_accuracy", "val_accuracy") for c in curves.get(key, []))
+    panels = [("loss", "loss")] + ([("accuracy", "accuracy")] if has_accuracy else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(9.5 if has_accuracy else 6.0, 3.8),
+                             squeeze=False)
+    colours = plt.get_cmap("tab10").colors
+    for ax, (metric, title) in zip(axes[0], panels):
+        for i, name in enumerate(names):
+            for part, style in (("train", "--"), ("val", "-")):
+                series = curves.get(f"{part}_{metric}", [])
+                values = np.asarray(series[i] if i < len(series) else [], dtype=float)
+                if _finite(values):
+                    where = "training" if part == "train" else "validation"
+                    ax.plot(np.arange(1, len(values) + 1), values, ls=style, lw=1.5,
+                            color=colours[i % len(colours)], label=f"{name} ({where})",
+                            gid=f"curve-{i}-{part}-{metric}",
+                            marker="o" if len(values) <= 30 else None, ms=2.5)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if labels:  # above the axes: inside, it would lie over a curve
+        # a column per model, its training and validation lines one above the other
+        fig.legend(handles, labels, loc="lower center", frameon=False, fontsize=8,
+                   ncol=max(1, -(-len(labels) // 2)), bbox_to_anchor=(0.5, 0.98))
+    fig.tight_layout()
+    return _svg(fig, "compare")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +51,9 @@ class Model:
     target_normalizer: Normalizer | None = None  # regression: targets as the network sees them
     split_sizes: dict[str, int] | None = None  # examples in train, val, test when trained
     fcnn_version: str = ""                     # the fcnn that wrote the file
+    # per layer, first hidden layer first: speed, saturated, dead, update_ratio per epoch
+    # (fcnn_cli/nn/diagnostics.py); [] for a model trained before they were recorded
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         kind = f"{len(self.class_names)} classes" if self.class_names else "regression"
@@ -134,14 +137,15 @@ class Model:
         return evaluate(self, data, split)
 
     def trace(self, x: str | Path | np.ndarray, target: str | None = None,
-              lr: float | None = None) -> TraceResult:
+              lr: float | None = None, steps: int | None = None) -> TraceResult:
         """Forward pass, backprop and one gradient step on one input, every layer's z, a
         and δ kept, with a gradient check (float64). `target` is a class name (default:
         the predicted class) or, for regression, comma-separated numbers; `lr` is η
-        (default: the model's configured learning rate)."""
+        (default: the model's configured learning rate); `steps` takes that many updates
+        on the input, recording the cost after each (`result.cost_history`)."""
         from fcnn_cli.trace.compute import trace_model
 
-        return trace_model(self, x, target, lr)
+        return trace_model(self, x, target, lr, steps)
 
     def save(self, path: str | Path, compact: bool = False) -> None:
         """Write the model as an HDF5 file, atomically (a crash leaves the old file);

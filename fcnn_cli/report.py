@@ -1,9 +1,12 @@
 """`fcnn report`: one self-contained HTML page about a trained model.
 
 The page has the model card (architecture, data, training settings, the resolved config),
-the learning curves, the evaluation on one split (the numbers `fcnn eval` gives), the
-most confident mistakes, and what the first layer learned; a regression model gets
-predicted-vs-true plots and its per-output errors instead of the classification parts.
+the learning curves, how each layer learned (the diagnostics training records: speed of
+learning, saturated and dead units, update ratios), the evaluation on one split (the
+numbers `fcnn eval` gives), the most confident mistakes, and what the first layer learned
+(picture inputs) or, for a model with two inputs, its decision boundary and a heat map of
+each hidden unit; a regression model gets predicted-vs-true plots and its per-output
+errors instead of the classification parts.
 Every figure is inline SVG (drawn by `figures`, the module that owns matplotlib, imported
 here only when a page is built) and the style is one inline `<style>` block: the file can
 be mailed, archived or printed with nothing fetched from anywhere.
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fcnn_cli.boundary import has_two_inputs
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.evaluation import SPLITS
 from fcnn_cli.metrics import Report
@@ -83,11 +87,25 @@ table.card td { text-align: left; }
 table.card th { text-align: left; width: 11rem; }
 .wide { overflow-x: auto; }
 .wide table { font-size: 13px; }
+table.nowrap th, table.nowrap td { white-space: nowrap; }
 .headline { font-size: 1.15rem; }
 figure { margin: 1rem 0; }
 figure svg { max-width: 100%; height: auto; }
 figure svg image { image-rendering: pixelated; }
 figcaption { color: #555; font-size: 13px; }
+.panels { display: flex; flex-wrap: wrap; gap: 0 1.5rem; }
+.panels figure { flex: 1 1 290px; margin: 0.5rem 0; }
+figure.smooth svg image { image-rendering: auto; }
+.unit-grid { display: flex; flex-wrap: wrap; gap: 0.5rem; }
+.unit { display: flex; flex-direction: column; align-items: center; font-size: 12px;
+        color: #555; }
+.unit img { border: 1px solid #bbb; }
+.scale { white-space: nowrap; }
+.scale .bar { display: inline-block; width: 5rem; height: 0.7rem; vertical-align: middle;
+              border: 1px solid #bbb;
+              background: linear-gradient(to right, #f59322, #fff, #0877bd); }
+ul.advice { background: #fff6e0; border-left: 4px solid #e0a800;
+            padding: 0.4rem 0.8rem 0.4rem 2rem; }
 pre { background: #f7f7f7; padding: 0.7rem; font-size: 12px; overflow-x: auto; }
 pre.config { columns: 3 15rem; column-gap: 2rem; }
 footer { margin-top: 3rem; color: #777; font-size: 12px; }
@@ -152,8 +170,13 @@ def build(model: Model, data: str | None = None, split: str | None = None,
     sections = [("card", "Model card", _card(model, summary))]
     if summary.epochs:
         sections.append(("curves", "Learning curves", _curves(model, summary, figures)))
+    if model.diagnostics:
+        sections.append(("diagnostics", "How each layer learns", _diagnostics(model, figures)))
     if evaluated is not None:
         sections += _evaluation_sections(model, evaluated, figures)
+    if has_two_inputs(model):
+        sections.append(("decision-boundary", "Decision boundary",
+                          _boundary(model, evaluated, data, figures)))
     if _picture_shape(model) is not None:
         sections.append(("weights", "What the first layer learned", _weights(model, figures)))
     return _page(model, summary, notice, sections)
@@ -461,14 +484,216 @@ def _curves(model: Model, summary: ModelSummary, figures: ModuleType) -> str:
             else "")
     where = f" The dashed line marks the {label}, at epoch {best}.{kept}" if best else ""
     measured = "Loss and accuracy" if model.is_classifier else "Loss"
-    return _figure(picture, f"{measured} after each epoch.{where}")
+    missing = ("" if model.diagnostics else
+               "<p>This model carries no per-layer diagnostics (how each layer learns): the "
+               "fcnn that trained it did not record them. Train it again to see them.</p>")
+    return _figure(picture, f"{measured} after each epoch.{where}") + missing
 
 
 # --- small pieces ------------------------------------------------------------------------
 
-def _figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{_text(caption)}</figcaption></figure>"
+def _figure(svg: str, caption: str, css: str = "") -> str:
+    kind = f' class="{css}"' if css else ""
+    return f"<figure{kind}>{svg}<figcaption>{_text(caption)}</figcaption></figure>"
 
 
 def _text(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+# --- how each layer learns (the diagnostics training records) ----------------------------
+
+RATIO_TARGET = 1e-3            # the update ratio's rule of thumb (Karpathy)
+RATIO_BAND = (1e-4, 1e-2)      # within ×10 of it: shaded as "about 10⁻³"
+
+
+def _diagnostics(model: Model, figures: ModuleType) -> str:
+    from fcnn_cli.nn import diagnostics as nd
+
+    series = model.diagnostics
+    probe = f"a fixed probe batch of up to {nd.PROBE_SIZE} training examples"
+    panels = [_figure(figures.speed_of_learning(series), (
+        "Speed of learning ‖∂C/∂bˡ‖: the Euclidean norm of δˡ averaged over "
+        f"{probe}, the same ones after every epoch (Nielsen, chapter 5); log scale. A layer "
+        "far below the layers after it learns far more slowly: its gradients vanish on the "
+        "way back."))]
+    if any(layer.get(key) is not None for layer in series for key in ("saturated", "dead")):
+        panels.append(_figure(figures.unit_fractions(series), (
+            "Saturated (solid): the share of a sigmoid or tanh layer's units whose f′(z) is "
+            f"below {nd.SATURATION:.0%} of its maximum on more than half of the probe "
+            "examples. Dead (dashed): the share of a relu, leaky-relu or prelu layer's units "
+            "with z ≤ 0 on every probe example. Other activations have neither.")))
+    panels.append(_figure(figures.update_ratios(series, RATIO_BAND, RATIO_TARGET), (
+        "Update ratio ‖Δwˡ‖/‖wˡ‖ (Frobenius norms) of each epoch's last step; log scale. "
+        "The dashed line is the rule of thumb's 10⁻³, the band ×10 either side of it; "
+        f"training warns when a layer's median is below {nd.RATIO_LOW:.0e} or above "
+        f"{nd.RATIO_HIGH:.0e}.")))
+    neither = "" if len(panels) == 3 else (
+        "<p>No layer here is sigmoid, tanh or of the relu family, so none can saturate or "
+        "die: the saturated and dead units are not drawn.</p>")
+    return (f"{_diagnostics_table(series)}{_advice(model)}{neither}"
+            f'<div class="panels">{"".join(panels)}</div>')
+
+
+def _diagnostics_table(series: list[dict[str, Any]]) -> str:
+    """The last epoch's numbers per layer, with each layer's speed relative to the output
+    layer's: the "100× slower" of the lecture, as a number."""
+    last = len(series) - 1
+    out_speed = _final(series[last]["speed"])
+    rows = ""
+    for i, layer in enumerate(series):
+        speed = _final(layer["speed"])
+        relative = speed / out_speed if out_speed > 0 and np.isfinite(speed) else float("nan")
+        name = "output layer" if i == last else f"hidden layer {layer['layer']}"
+        rows += (f"<tr><td>{name}</td><td>{layer['units']:,} {_text(layer['activation'])}</td>"
+                 f"<td>{_sci(speed)}</td><td>{_times(relative)}</td>"
+                 f"<td>{_share(layer.get('saturated'))}</td><td>{_share(layer.get('dead'))}</td>"
+                 f"<td>{_sci(_median(layer['update_ratio']))}</td></tr>")
+    epochs = max(len(layer["speed"]) for layer in series)
+    return (f"<p>Measured after each of the {epochs:,} epochs; the table gives the last "
+            "epoch's values (the update ratio's median over the epochs).</p>"
+            '<div class="wide"><table class="nowrap"><tr><th>layer</th><th>units</th>'
+            "<th>speed ‖∂C/∂b‖</th><th>vs output layer</th><th>saturated</th><th>dead</th>"
+            f"<th>update ratio</th></tr>{rows}</table></div>")
+
+
+def _advice(model: Model) -> str:
+    from fcnn_cli.nn import diagnostics as nd
+
+    net = model.network
+    lines = nd.advice(model.diagnostics, net.cost.fused_with == net.activations[-1].name,
+                      fitted=nd.fitted(model.history.get("train_accuracy")))
+    items = "".join(f"<li>{_text(line)}</li>" for line in lines)
+    return f'<ul class="advice">{items}</ul>' if lines else ""
+
+
+def _final(values: list[float] | None) -> float:
+    finite = [v for v in values or [] if np.isfinite(v)]
+    return float(finite[-1]) if finite else float("nan")
+
+
+def _median(values: list[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.median(finite)) if finite else float("nan")
+
+
+def _sci(value: float) -> str:
+    return "—" if not np.isfinite(value) else f"{value:.2e}"
+
+
+def _times(value: float) -> str:
+    return "—" if not np.isfinite(value) else f"{value:.3g}×"
+
+
+def _share(values: list[float] | None) -> str:
+    return "—" if values is None else (f"{_final(values):.0%}"
+                                       if np.isfinite(_final(values)) else "—")
+
+
+# --- decision boundary of a two-input model ----------------------------------------------
+
+MAX_POINTS = 2000   # points of each split drawn at most (a seeded sample beyond)
+MAX_UNIT_MAPS = 64  # heat maps drawn per hidden layer
+
+
+def _boundary(model: Model, ev: Evaluated | None, data: str | None,
+              figures: ModuleType) -> str:
+    from fcnn_cli import boundary
+
+    train = _training_points(model, ev, data)
+    test = (_points(ev.x), ev.labels) if ev is not None else (np.zeros((0, 2)), np.zeros(0))
+    every = np.concatenate([train[0], test[0]])
+    try:
+        field = boundary.compute_field(model, boundary.extent_of(model, every))
+    except FcnnError as error:  # outputs that overflow: the rest of the page still stands
+        return f'<p class="notice">Not drawn: {_text(error.message)}</p>'
+    names = model.feature_names if model.feature_names and len(model.feature_names) == 2 \
+        else ["x1", "x2"]
+    split = ev.report.split if ev is not None else "test"
+    label = "all points" if split == "all" else f"{split} points"
+    picture = figures.decision_regions(field, boundary.region_rgb(field), _sampled(train),
+                                       _sampled(test), names, model.output_names, label)
+    parts = [_figure(picture, _boundary_caption(model, field, train, test, label), "smooth")]
+    parts += [_unit_maps(maps, activation, l, names)
+              for l, (maps, activation) in enumerate(zip(field.hidden, field.activations), 1)]
+    return "".join(parts)
+
+
+def _unit_maps(maps: np.ndarray, activation: str, layer: int, names: list[str]) -> str:
+    """One small heat map per unit of a hidden layer, aˡⱼ over the plane, as PNG tiles
+    that wrap to the page's width (a phone shows three or four to a row)."""
+    from fcnn_cli.boundary import png_uri, unit_rgb
+    from fcnn_cli.trace.formatting import sup
+
+    units = maps.shape[2]
+    shown = min(units, MAX_UNIT_MAPS)
+    side = 88 if shown <= 16 else 64  # CSS pixels: many units, smaller maps
+    tiles = "".join(
+        f'<div class="unit"><img class="unit-map" data-layer="{layer}" data-unit="{j + 1}" '
+        f'src="{png_uri(unit_rgb(maps[:, :, j], activation), 64)}" width="{side}" height="{side}" '
+        f'alt="hidden layer {layer}, unit {j + 1}"><span>unit {j + 1}</span></div>'
+        for j in range(shown))
+    low, high = ("0", "1") if activation == "sigmoid" else ("−1", "1") \
+        if activation == "tanh" else ("−max|a|", "+max|a|")
+    scale = (f'<span class="scale">{low} <span class="bar"></span> {high}</span>')
+    which = f" (the first {shown})" if shown < units else ""
+    spans = ("the colours span the activation's whole range, so a flat map is a unit that "
+             "is saturated or unused" if activation in ("sigmoid", "tanh") else
+             "each map spans ±max|a| of its own unit; white is 0, so a dead unit is all white")
+    caption = (f"Hidden layer {layer}: what each of its {units} {activation} units "
+               f"computes{which}, a{sup(layer)}ⱼ over the same plane as above ({names[0]} "
+               f"across, {names[1]} up). Orange low, blue high; {spans}.")
+    return (f'<figure class="units" data-layer="{layer}"><div class="unit-grid">{tiles}</div>'
+            f"<figcaption>{_text(caption)} {scale}</figcaption></figure>")
+
+
+def _points(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64).reshape(len(x), 2)
+
+
+def _training_points(model: Model, ev: Evaluated | None, data: str | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The training split of the model's own data (none when the page scores other data,
+    or scores the training split itself, or the data cannot be read)."""
+    from fcnn_cli.evaluation import choose_rows
+
+    none = (np.zeros((0, 2)), np.zeros(0))
+    if data is not None or (ev is not None and ev.report.split in ("train", "all")):
+        return none
+    try:
+        rows = choose_rows(model, None, "train")
+    except FcnnError:
+        return none
+    return _points(rows.x), rows.labels
+
+
+def _sampled(points: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    x, y = points
+    if len(x) <= MAX_POINTS:
+        return x, y
+    chosen = np.sort(np.random.default_rng(0).choice(len(x), MAX_POINTS, replace=False))
+    return x[chosen], y[chosen]
+
+
+def _boundary_caption(model: Model, field: Any, train: tuple[np.ndarray, np.ndarray],
+                      test: tuple[np.ndarray, np.ndarray], label: str) -> str:
+    from fcnn_cli.boundary import GRID
+
+    names = model.output_names
+    if field.kind == "probability":
+        what = (f"The probability the model gives class {names[1]} at each point of the "
+                "input plane (white: ½, the decision boundary, drawn as a line)")
+    elif field.kind == "classes":
+        what = ("The class the model predicts at each point of the input plane, paler "
+                "where it is less sure")
+    else:
+        more = f" (the first of its {len(names)} outputs)" if len(names) > 1 else ""
+        what = f"The model's output {names[0]}{more} over the input plane, with contour lines"
+    shown = [f"{len(x):,}" + (f" (a sample of {MAX_POINTS:,})" if len(x) > MAX_POINTS else "")
+             for x, _ in (train, test)]
+    marks = [f"circles are the {shown[0]} training points"] if len(train[0]) else []
+    marks += [f"triangles the {shown[1]} {label}"] if len(test[0]) else []
+    coloured = f", coloured by their true {'class' if model.is_classifier else 'value'}"
+    points = f"; {' and '.join(marks)}{coloured}" if marks else ""
+    return (f"{what}, computed on a {GRID} × {GRID} grid over the data's range in the "
+            f"inputs' own units{points}.")

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from fcnn_cli.config import validate
-from fcnn_cli.data import IMAGE_SUFFIXES
+from fcnn_cli.data import IMAGE_SUFFIXES, PLANAR_DATASETS
 from fcnn_cli.data.image_spec import ImageSpec
 from fcnn_cli.data.sources import DATASETS, Dataset, load_dataset
 from fcnn_cli.data.table import Profile, read_table
@@ -82,6 +82,9 @@ def starter(data: str, label_column: str | None = None, drop: Sequence[str] = ()
         source += _feature_block(columns, left_out, features is not None)
     if dataset.class_names is None and dataset.feature_names is not None:
         source += "\n  task: regression                # the label column holds numbers"
+    if named and data in PLANAR_DATASETS and data != "xor":  # (xor: the four points)
+        source += ("\n  samples: 500                    # points drawn from the seed"
+                   "\n  noise: 0.0                      # 0.1 to 0.5 makes it harder")
     if image is not None:
         source += _IMAGE_BLOCK.format(pipeline=image.pipeline, size=list(image.size),
                                       channels=image.channels)

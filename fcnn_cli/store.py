@@ -36,6 +36,7 @@ from fcnn_cli.nn import Network, make_activation, make_cost
 from fcnn_cli.nn.activations import NAMES as ACTIVATIONS
 from fcnn_cli.nn.activations import LeakyReLU, PReLU
 from fcnn_cli.nn.costs import NAMES as COSTS
+from fcnn_cli.nn.diagnostics import SERIES
 
 FORMAT = "fcnn-model"
 FORMAT_VERSION = 1
@@ -131,6 +132,23 @@ def _write_model(f: h5py.File, model: Model, dtype: np.dtype) -> None:
     history = f.create_group("history")
     for key, values in model.history.items():
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
+    _write_diagnostics(history, model.diagnostics)
+
+
+def _write_diagnostics(history: h5py.Group, layers: list[dict[str, Any]]) -> None:
+    """/history/diagnostics/<l>/{speed, saturated, dead, update_ratio} (DESIGN §6), one
+    value per epoch (a series the activation has none of is left out), units and
+    activation as attributes."""
+    if not layers:
+        return
+    group = history.create_group("diagnostics")
+    for layer in layers:
+        part = group.create_group(str(layer["layer"]))
+        part.attrs["units"] = layer["units"]
+        part.attrs["activation"] = layer["activation"]
+        for key in SERIES:
+            if layer[key] is not None:
+                part.create_dataset(key, data=np.asarray(layer[key], dtype=np.float64))
 
 
 # --- reading: every object checked before its data is read ---------------------------
@@ -179,6 +197,7 @@ class _Reader:
             if "target_normalize" in pre.attrs else None
         return Model(network=network, normalizer=normalizer, input_shape=input_shape,
                      target_normalizer=target, history=self.history(),
+                     diagnostics=self.diagnostics(network),
                      **self.small(pre, input_shape, outputs))
 
     def check_format(self) -> None:
@@ -252,7 +271,50 @@ class _Reader:
                                 lambda s: len(s) == 1 and s[0] <= MAX_EPOCHS,
                                 f"(epochs,), one value per epoch, at most {MAX_EPOCHS:,}",
                                 kinds="iuf", finite=False)  # (NaN: a metric not measured)
-                for key in group}
+                for key in group if key != "diagnostics"}
+
+    def diagnostics(self, network: Network) -> list[dict[str, Any]]:
+        """Per layer, the diagnostics recorded each epoch (fcnn_cli/nn/diagnostics.py):
+        one group per layer of the network, its units and activation, and series of equal
+        length; [] for a file from before they were recorded."""
+        if not _has(self.f, "history") or not _has(self.f["history"], "diagnostics"):
+            return []
+        group = self.child(self.child(self.f, "history", h5py.Group), "diagnostics", h5py.Group)
+        count, names = len(network.w), list(group)
+        if set(names) != {str(l) for l in range(1, count + 1)}:
+            found = ", ".join(repr(clipped(n, 20)) for n in sorted(names)[:4])
+            raise self.damaged(group.name, f"holds {found or 'nothing'}"
+                               f"{', …' if len(names) > 4 else ''}, expected the groups 1 to "
+                               f"{count}, one per layer")
+        layers: list[dict[str, Any]] = []
+        epochs: list[int] = []  # the first series' length: every other one must match
+        for l, (w, act) in enumerate(zip(network.w, network.activations), start=1):
+            part = self.child(group, str(l), h5py.Group)
+            units, activation = self.attr(part, "units", "int"), self.attr(part, "activation",
+                                                                           "text")
+            if (units, activation) != (len(w), act.name):
+                raise self.damaged(part.name, f"describes {units} {clipped(activation, 20)!r} "
+                                   f"units, but layer {l} has {len(w)} {act.name} units")
+            layer: dict[str, Any] = {"layer": l, "units": units, "activation": activation}
+            for key in SERIES:
+                optional = key in ("saturated", "dead")
+                layer[key] = None if optional and not _has(part, key) else \
+                    self.series(self.child(part, key, h5py.Dataset), epochs, optional)
+            layers.append(layer)
+        return layers
+
+    def series(self, dataset: h5py.Dataset, epochs: list[int], fraction: bool) -> list[float]:
+        """One diagnostic's values per epoch: ≥ 0 (NaN: not measured), fractions ≤ 1."""
+        expected = f"({epochs[0]},), one value per epoch as the other series" if epochs else \
+            f"(epochs,), one value per epoch, at most {MAX_EPOCHS:,}"
+        values = self.array(dataset, lambda s: len(s) == 1 and s[0] <= MAX_EPOCHS and
+                            (not epochs or s[0] == epochs[0]), expected, kinds="iuf",
+                            finite=False).astype(np.float64)
+        epochs[:] = epochs or [len(values)]
+        if np.any(values < 0) or (fraction and np.any(values > 1)):
+            wanted = "fractions in [0, 1]" if fraction else "norms ≥ 0"
+            raise self.damaged(dataset.name, f"has values out of range, expected {wanted}")
+        return values.tolist()
 
     def small(self, pre: h5py.Group, input_shape: tuple[int, ...], outputs: int) -> dict[str, Any]:
         """The Model's fields kept in attributes, each checked against the architecture."""

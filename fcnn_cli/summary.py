@@ -8,7 +8,7 @@ without the training data.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fcnn_cli.errors import FcnnError
@@ -45,11 +45,14 @@ class ModelSummary:
     created: str
     fcnn_version: str
     history: dict[str, list[float]]  # one value per epoch
+    # per layer, first hidden layer first: speed, saturated, dead, update_ratio per epoch
+    # (Model.diagnostics; fcnn_cli/nn/diagnostics.py)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON values (NaN, as a regression's accuracy, becomes null)."""
+        """Plain JSON values (NaN, as a regression's accuracy, and infinity become null)."""
         def clean(value: Any) -> Any:
-            if isinstance(value, float) and math.isnan(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 return None
             if isinstance(value, dict):
                 return {k: clean(v) for k, v in value.items()}
@@ -78,7 +81,9 @@ def summarize(model: Model) -> ModelSummary:
         training_seconds=float(sum(history.get("seconds", []))),
         optimizer=optimiser_text(training), schedule=schedule_text(training),
         created=model.created, fcnn_version=model.fcnn_version,
-        history={key: [float(v) for v in values] for key, values in history.items()})
+        history={key: [float(v) for v in values] for key, values in history.items()},
+        diagnostics=[{key: list(v) if isinstance(v, list) else v for key, v in layer.items()}
+                     for layer in model.diagnostics])
 
 
 def best_epoch(values: Any, monitor: str, min_delta: float = 0.0) -> int | None:
@@ -165,22 +170,34 @@ def schedule_text(training: dict[str, Any]) -> str:
 BARS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float], width: int = 60) -> tuple[str, float, float]:
+def sparkline(values: list[float], width: int = 60, log: bool = False,
+              scale: tuple[float, float] | None = None) -> tuple[str, float, float]:
     """`values` as one line of bars (epochs averaged in groups when there are more than
-    `width`), with the smallest and largest value; NaN values are left out."""
-    finite = [v for v in values if not math.isnan(v)]
-    if not finite:
+    `width`) and the range the bars span, lowest to highest bar: the smallest and largest
+    value, or `scale` when given. `log`: bar heights by log₁₀ of the values (for numbers
+    spanning decades). Values that cannot be drawn (NaN, infinite; ≤ 0 on a log scale) are
+    left out: a gap when a whole group is."""
+    def drawn(v: float) -> bool:
+        return math.isfinite(v) and (v > 0 or not log)
+
+    def height(v: float) -> float:
+        return math.log10(v) if log else v
+
+    usable = [v for v in values if drawn(v)]
+    if not usable:
         return "", math.nan, math.nan
     groups = max(1, math.ceil(len(values) / width))
     means = []
     for start in range(0, len(values), groups):
-        chunk = [v for v in values[start:start + groups] if not math.isnan(v)]
+        chunk = [height(v) for v in values[start:start + groups] if drawn(v)]
         means.append(sum(chunk) / len(chunk) if chunk else math.nan)
-    low, high = min(finite), max(finite)
-    span = high - low or 1.0
-    line = "".join(" " if math.isnan(m) else BARS[round((m - low) / span * (len(BARS) - 1))]
-                   for m in means)
-    return line, low, high
+    low, high = scale or (min(usable), max(usable))
+    bottom, span = height(low), (height(high) - height(low)) or 1.0
+    top = len(BARS) - 1
+
+    def bar(m: float) -> str:
+        return " " if math.isnan(m) else BARS[min(top, max(0, round((m - bottom) / span * top)))]
+    return "".join(bar(m) for m in means), low, high
 
 
 def column_of(epoch: int, epochs: int, width: int = 60) -> int:

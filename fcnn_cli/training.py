@@ -25,6 +25,7 @@ from fcnn_cli.errors import FcnnError
 from fcnn_cli.metrics import one_hot
 from fcnn_cli.model import Model, in_chunks
 from fcnn_cli.nn import Network, make_optimizer, scheduled_lr
+from fcnn_cli.nn import diagnostics as diag
 from fcnn_cli.nn.epoch import DivergenceError, EpochStats, RawInputs, count_correct
 from fcnn_cli.nn.fast import EpochRunner
 from fcnn_cli.sanitize import json_text
@@ -216,6 +217,7 @@ class LoopState:
     best_epoch: int = 0
     stale_epochs: int = 0
     epoch_seconds: float = 0.0      # time already spent on `epoch` before an interruption
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)  # Model.diagnostics
 
 
 def loop_state(raw: dict[str, Any], path: Path) -> LoopState:
@@ -249,7 +251,35 @@ def loop_state(raw: dict[str, Any], path: Path) -> LoopState:
         stats = {str(k): float(v) for k, v in raw.get("stats", {}).items()}
     except (TypeError, ValueError, AttributeError):
         raise damaged("history or statistics are not numbers") from None
-    return LoopState(**{**raw, "history": history, "stats": stats})
+    series = _diagnostics_state(raw.get("diagnostics", []), len(history["train_loss"]))
+    if series is None:
+        raise damaged("diagnostics are not one record per layer of numbers per epoch")
+    return LoopState(**{**raw, "history": history, "stats": stats, "diagnostics": series})
+
+
+def _diagnostics_state(raw: Any, epochs: int) -> list[dict[str, Any]] | None:
+    """A checkpoint's per-layer diagnostics, checked (None when malformed): each layer's
+    series hold numbers, one per recorded epoch at most."""
+    if not isinstance(raw, list) or not all(isinstance(layer, dict) for layer in raw):
+        return None
+    layers = []
+    for layer in raw:
+        if set(layer) != {"layer", "units", "activation", *diag.SERIES} or \
+                not isinstance(layer["activation"], str) or \
+                not all(type(layer[k]) is int for k in ("layer", "units")):
+            return None
+        record = {k: layer[k] for k in ("layer", "units", "activation")}
+        for key in diag.SERIES:
+            values = layer[key]
+            if values is None and key in ("saturated", "dead"):
+                record[key] = None
+                continue
+            if not isinstance(values, list) or len(values) > epochs or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                return None
+            record[key] = [float(v) for v in values]
+        layers.append(record)
+    return layers
 
 
 class StopSignals:
@@ -281,9 +311,10 @@ class StopSignals:
 class Trainer:
     def __init__(self, config: Config, config_text: str, output: Path, reporter: Reporter,
                  log_file: Path | None = None, dataset: Dataset | None = None,
-                 score_test: bool = True) -> None:
+                 score_test: bool = True, diagnostics: bool = True) -> None:
         """`dataset`: the data `config.data` names, when already loaded (a search reuses
-        it); `score_test`: False leaves the test split unseen (a search must not look)."""
+        it); `score_test`: False leaves the test split unseen (a search must not look);
+        `diagnostics`: False records no per-layer diagnostics (to measure what they cost)."""
         self.config = config
         self.config_text = config_text
         self.output = output
@@ -292,6 +323,7 @@ class Trainer:
         self.log_file = log_file
         self.dataset = dataset
         self.score_test = score_test
+        self.record_diagnostics = diagnostics
 
     def run(self, resume: Path | None = None) -> Outcome:
         config = self.config
@@ -315,6 +347,9 @@ class Trainer:
         self.optimizer = make_optimizer(opt.name, opt.lr, config.training.l2, opt.momentum,
                                         opt.nesterov, opt.beta1, opt.beta2, opt.eps)
         state = self._resume(resume) if resume else LoopState()
+        self.probe = self._probe(x, y)
+        if self.probe is not None and not state.diagnostics:
+            state.diagnostics = diag.empty_series(self.net)
         self.reporter.start({
             "name": config.name, "architecture": self.net.sizes, "train": len(x),
             "val": len(splits.x_val), "test": len(splits.x_test),
@@ -335,7 +370,34 @@ class Trainer:
                 stopped_early = self._loop(x, y, state, stop, deformed)
         self.reporter.finish()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._finish(state, stopped_early)
+            outcome = self._finish(state, stopped_early)
+        net, accuracy = self.net, state.history["train_accuracy"]
+        outcome.warnings = diag.advice(state.diagnostics,
+                                       net.cost.fused_with == net.activations[-1].name,
+                                       fitted=diag.fitted(accuracy))
+        for line in outcome.warnings:
+            self.reporter.warn(line)
+        return outcome
+
+    def _probe(self, x: np.ndarray | RawInputs, y: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The fixed, seeded batch of training examples the diagnostics are measured on
+        (None: diagnostics are off)."""
+        if not self.record_diagnostics or len(x) == 0:
+            return None
+        rows = diag.probe_rows(len(x), self.config.seed)
+        return x[rows], y[rows]
+
+    def _weights(self) -> list[np.ndarray]:
+        return [w.copy() for w in self.net.w]
+
+    def _diagnose(self, epoch: int, before: list[np.ndarray], state: LoopState) -> None:
+        """Record epoch `epoch`'s diagnostics; `before`: the weights before its last step."""
+        if self.probe is None:
+            return
+        measured = diag.measure(self.net, *self.probe)
+        ratios = [diag.update_ratio(w0, w) for w0, w in zip(before, self.net.w)]
+        diag.record(state.diagnostics, epoch, measured, ratios)
 
     def _loop(self, x: np.ndarray | RawInputs, y: np.ndarray, state: LoopState,
               stop: StopSignals, deformed: DeformedEpochs | None) -> bool:
@@ -355,12 +417,18 @@ class Trainer:
             state.epoch, state.shuffle_state = epoch, shuffle_rng.bit_generator.state
             perm = shuffle_rng.permutation(len(x))
             snapshot = self._snapshot()
+            # w^l before the epoch's last step, for its update ratio: the epoch's start
+            # (or the resume point) unless another batch comes before the last.
+            before = snapshot[0][:len(self.net.w)]
             stats = EpochStats(**state.stats) if state.batch else EpochStats()
             earlier_seconds, earlier_seen = state.epoch_seconds, stats.seen
             self.reporter.epoch_start(epoch + 1, cfg.epochs, n_batches, len(x))
             started = time.perf_counter()
 
             def on_batch(done: int, total: int, s: EpochStats) -> bool:
+                nonlocal before
+                if done == total - 1 and self.probe is not None:
+                    before = self._weights()
                 self.reporter.batch(done, total, s.seen)
                 return stop.signal is None
 
@@ -380,6 +448,7 @@ class Trainer:
                 self._interrupted(stop.signal or signal.SIGINT, state)
             state.batch, state.stats, state.epoch_seconds = 0, {}, 0.0
             rate = (stats.seen - earlier_seen) / max(seconds, 1e-9)
+            self._diagnose(epoch, before, state)
             done = self._end_epoch(epoch, stats, earlier_seconds + seconds, rate, state)
             state.epoch, state.shuffle_state = epoch + 1, shuffle_rng.bit_generator.state
             if cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0:
@@ -467,7 +536,9 @@ class Trainer:
                      image=d.image, feature_names=d.feature_names, target_names=d.target_names,
                      target_normalizer=s.target_normalizer,
                      split_sizes={"train": len(s.x_train), "val": len(s.x_val),
-                                  "test": len(s.x_test)})
+                                  "test": len(s.x_test)},
+                     diagnostics=[{k: list(v) if isinstance(v, list) else v
+                                   for k, v in layer.items()} for layer in state.diagnostics])
 
     def _snapshot(self) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
         return ([p.copy() for p in self.net.params()],
@@ -497,7 +568,13 @@ class Trainer:
                 if f"best/{i}" in ckpt.arrays]
         if best:
             self.best = best
-        return loop_state(ckpt.state, path)
+        state = loop_state(ckpt.state, path)
+        layers = [(layer["units"], layer["activation"]) for layer in state.diagnostics]
+        if layers and layers != [(len(w), a.name) for w, a in zip(theirs.w, theirs.activations)]:
+            raise FcnnError(f"{path} is damaged: its training state's diagnostics do not "
+                            "describe its network's layers; resume from another checkpoint "
+                            "or train afresh")
+        return state
 
     def _diverged(self, epoch: int, batch: int, snapshot: Any, state: LoopState) -> None:
         state.batch, state.stats = 0, {}

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from rich.text import Text
 from fcnn_cli.sanitize import visible
 
 if TYPE_CHECKING:
+    from fcnn_cli.compare import Compared
     from fcnn_cli.metrics import Report
     from fcnn_cli.summary import ModelSummary
     from fcnn_cli.training import EpochRow, Outcome
@@ -696,7 +698,7 @@ def model_info(summary: ModelSummary) -> None:
 
 
 def _training_lines(s: ModelSummary) -> list[str]:
-    from fcnn_cli.summary import column_of, sparkline
+    from fcnn_cli.summary import column_of
 
     sizes = s.split_sizes
     split = (f" (train {sizes['train']:,}, validation {sizes['val']:,}, test "
@@ -712,25 +714,112 @@ def _training_lines(s: ModelSummary) -> list[str]:
                  f"{s.fcnn_version or '(an older version)'}")
     if not s.epochs:
         return lines + ["no training history: the curves are not known"]
-    lines.append("learning curves (epoch 1 on the left; each bar scaled lowest to highest)")
+    lines.append("learning curves (epoch 1 on the left; the bars span the [range] after them)")
     history = s.history
-    # 27 columns of label and first value before the bars, up to 10 for the last value after
-    width = max(10, min(60, _out.width - 38))
-    for key, label in (("train_loss", "train loss"), ("val_loss", "val loss"),
-                       ("train_accuracy", "train accuracy"), ("val_accuracy", "val accuracy"),
-                       ("lr", "learning rate")):
-        values = list(history.get(key, []))
-        bars, _, _ = sparkline(values, width)
-        if bars:  # the first epoch's value on the left, the last one's on the right
-            pct = "accuracy" in key
-            lines.append(f"  {label:<15}{_value(values[0], pct):>9} {bars} "
-                         f"{_value(values[-1], pct)}")
+    names = (("train_loss", "train loss"), ("val_loss", "val loss"),
+             ("train_accuracy", "train accuracy"), ("val_accuracy", "val accuracy"),
+             ("lr", "learning rate"))
+    curves = {key: _Curve(label, list(history.get(key, [])),
+                          _percent if "accuracy" in key else _number)
+              for key, label in names}
+    drawn, width = _curve_lines(list(curves.values()))
+    for key, line in zip(curves, drawn):
+        if line:
+            lines.append(line)
             if key == s.monitor and s.best_epoch:
                 at = 27 + column_of(s.best_epoch, s.epochs, width)
                 mark = f"best, epoch {s.best_epoch}"
                 # the words on the arrow's left where the right would run off the terminal
                 lines.append(" " * at + f"↑ {mark}" if at + len(mark) + 2 <= _out.width
                              else " " * (at - len(mark) - 1) + f"{mark} ↑")
+    return lines + _diagnostic_lines(s)
+
+
+@dataclass
+class _Curve:
+    """One sparkline of `fcnn info`: its label, one value per epoch, how a value is written,
+    and its scale (log₁₀; or fixed, as 0 to 1 for fractions, instead of the values' own)."""
+
+    label: str
+    values: list[float]
+    text: Callable[[float], str]
+    log: bool = False
+    scale: tuple[float, float] | None = None
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}" if math.isfinite(value) else "—"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.2%}" if math.isfinite(value) else "—"
+
+
+def _fraction(value: float) -> str:
+    """A fraction of a layer's units: 0%, 10.9%, 100%."""
+    return f"{100 * value:.3g}%" if math.isfinite(value) else "—"
+
+
+def _curve_lines(curves: list[_Curve], indent: int = 2, label: int = 15
+                 ) -> tuple[list[str], int]:
+    """A line per curve ("" for one with nothing to draw): label, first epoch's value, bars,
+    last epoch's value and, in brackets, the range the bars span; the bars as wide as the
+    terminal leaves (10 to 60 columns). Also the bars' width."""
+    from fcnn_cli.summary import sparkline
+
+    parts = []
+    for c in curves:
+        _, low, high = sparkline(c.values, 1, c.log, c.scale)
+        parts.append(None if math.isnan(low) else
+                     (c.text(c.values[0]), c.text(c.values[-1]), f"[{c.text(low)}, "
+                      f"{c.text(high)}]"))
+    shown = [p for p in parts if p is not None]
+    last = max((len(p[1]) for p in shown), default=0)
+    after = 1 + last + 2 + max((len(p[2]) for p in shown), default=0)
+    width = max(10, min(60, _out.width - indent - label - 10 - after))
+    lines = []
+    for c, p in zip(curves, parts):
+        if p is None:
+            lines.append("")
+            continue
+        bars, _, _ = sparkline(c.values, width, c.log, c.scale)
+        lines.append(f"{' ' * indent}{c.label:<{label}}{p[0]:>9} {bars} {p[1]:<{last}}  {p[2]}")
+    return lines, width
+
+
+# --- per-layer diagnostics ---
+def _diagnostic_lines(s: ModelSummary) -> list[str]:
+    """How each layer learned (fcnn_cli/nn/diagnostics.py): one block of sparklines per
+    diagnostic, a line per layer that has it."""
+    from fcnn_cli.nn.diagnostics import PROBE_SIZE, SATURATION
+
+    if not s.diagnostics:
+        return []
+    probe = min(PROBE_SIZE, (s.split_sizes or {}).get("train", PROBE_SIZE))
+    lines = [f"how each layer learned, after each epoch, on the same {probe} training examples"]
+    blocks = (
+        ("speed", "speed of learning ‖∂C/∂b‖: Euclidean norm of their mean δ; one log scale",
+         _number, True, None),
+        ("saturated", f"saturated units: f′(z) < {SATURATION:.0%} of its maximum on most of "
+         "them", _fraction, False, (0.0, 1.0)),
+        ("dead", "dead units: z ≤ 0 on every one of them", _fraction, False, (0.0, 1.0)),
+        ("update_ratio", "update ratio ‖Δw‖/‖w‖ of each epoch's last step (~1e-3 is healthy); "
+         "one log scale", _number, True, None))
+    labels = {d["layer"]: f"layer {d['layer']} {d['activation']}" for d in s.diagnostics}
+    label = max(15, *(len(text) + 1 for text in labels.values()))
+    grouped: list[tuple[str, list[_Curve]]] = []
+    for key, legend, text, log, scale in blocks:
+        # one scale for all layers, so that a layer learning 100× slower shows lower bars
+        every = [v for d in s.diagnostics for v in d.get(key) or [] if math.isfinite(v) and v > 0]
+        scale = scale or ((min(every), max(every)) if every else None)
+        grouped.append((legend, [_Curve(labels[d["layer"]], d[key], text, log, scale)
+                                 for d in s.diagnostics if d.get(key)]))
+    # drawn together, so that every block's bars are equally wide
+    drawn = iter(_curve_lines([c for _, curves in grouped for c in curves], 4, label)[0])
+    for legend, curves in grouped:
+        block = [line for line in (next(drawn) for _ in curves) if line]
+        if block:
+            lines += [f"  {legend}", *block]
     return lines
 
 
@@ -829,7 +918,11 @@ def _trace_table(title: str, header: list[str], rows: list[list[str]],
     justify = ["left" if i == 0 or text else "right" for i in range(len(header))]
     keys = 2 if header[:2] == ["n", "j"] else 1
     tables = fitted_tables(header, rows, width, justify, keys)
-    return Group(*([Text(title, style="bold")] if title else []), *tables)
+    # Inside a panel (`width` given) a long title wraps even in a pipe, where prose lines
+    # otherwise stay whole: the panel would cut it at its border.
+    heading = (Text(title, style="bold", no_wrap=False, overflow="fold") if width
+               else Text(title, style="bold"))
+    return Group(*([heading] if title else []), *tables)
 
 
 def print_example_list(examples: list[tuple[str, str]]) -> None:
@@ -850,13 +943,15 @@ def print_trace(result: TraceResult) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    from fcnn_cli.trace import comparison_rows, fmt, gradient_check_warning, plural, sup
+    from fcnn_cli.trace import fmt, gradient_check_warning, plural, sup
     from fcnn_cli.trace.formatting import gradient_check_line
     from fcnn_cli.trace.tables import inputs_table, layer_tables
 
     arch = "-".join(map(str, result.architecture))
     _heading(f"Forward trace: {arch} network · {result.cost_name} cost · η = {fmt(result.lr)}")
     for line in ([result.description] if result.description else []) + result.header:
+        _say(line)
+    for line in steps_lines(result):
         _say(line)
     n = result.n
     _say(_trace_table(*inputs_table(result)))
@@ -868,13 +963,14 @@ def print_trace(result: TraceResult) -> None:
             f"(w{sup(layer.l)} is {layer.units}×{layer.inputs})")))
     mean = f" (mean over the N = {n} examples)" if n > 1 else ""
     _say(f"cost C = {fmt(result.cost)}  [{result.cost_name}{mean}]")
-    if result.comparisons:
-        header, rows = comparison_rows(result)
-        _say(_trace_table("the same network under each cost", header, rows))
+    print_steps_and_variants(result)
     _say(gradient_check_line(result))
     problem = gradient_check_warning(result)
     if problem:
         warn(problem)
+    from fcnn_cli.trace.tables import summary_table
+
+    _say(_trace_table(*summary_table(result)))
     if result.notes:
         _say("")
         _say(result.notes)
@@ -920,3 +1016,117 @@ def print_trace_example(example: SoftmaxExample | GateExample | ArchitectureExam
     if example.notes:
         _say("")
         _say(example.notes)
+
+
+# --- trace steps and variants ---
+# `forward-trace --steps K` and `vary:`: the numbers come from fcnn_cli.trace.steps.
+
+CHART_HEIGHT = 10
+CHART_STYLES = ["cyan", "magenta", "yellow", "green", "red", "blue", "bright_white", "white"]
+CHART_MARKS = "●▲■◆✚★◼▼"
+
+
+def steps_lines(result: TraceResult) -> list[str]:
+    """What the tables below show, when there are steps or variants."""
+    from fcnn_cli.trace.steps import shown_step
+
+    said = shown_step(result)
+    return [said] if said else []
+
+
+def print_steps_and_variants(result: TraceResult) -> None:
+    """The variants in columns, and the cost after each step as one chart."""
+    from fcnn_cli.trace.steps import after_steps, variant_rows
+
+    if result.comparisons:
+        header, rows = variant_rows(result)
+        _say(_trace_table("the variants side by side", header, rows))
+    elif result.cost_history is not None:
+        _say(after_steps(result))
+    if result.cost_history is not None:
+        _say(cost_chart(result))
+
+
+def cost_chart(result: TraceResult, height: int = CHART_HEIGHT) -> Group:
+    """C after each step, every variant on one shared scale, its range stated."""
+    from rich.console import Group
+
+    from fcnn_cli.trace import fmt
+    from fcnn_cli.trace.steps import chart_grid, relative_histories
+
+    runs = [result, *result.comparisons]
+    label_width = 10
+    width = max(10, min(72, _out.width - label_width - 3))
+    histories, relative = relative_histories(runs)
+    grid, low, high, at = chart_grid(histories, width, height)
+    scale = "every variant on one scale" if len(runs) > 1 else "to scale"
+    what = (f"C_k / C_0, k = 0 … {result.steps}: each cost relative to its start (they "
+            "differ in kind)" if relative else
+            f"cost C after each step k = 0 … {result.steps}, {scale}")
+    lines = [Text(what, style="bold")]
+    for i, row in enumerate(grid):
+        edge = fmt(high) if i == 0 else fmt(low) if i == len(grid) - 1 else ""
+        line = Text(f"{edge:>{label_width}} ┤")
+        for cell in row:
+            if cell is None:
+                line.append(" ")
+            else:
+                line.append(CHART_MARKS[cell % len(CHART_MARKS)] if len(runs) > 1 else "●",
+                            style=CHART_STYLES[cell % len(CHART_STYLES)])
+        lines.append(line)
+    axis = " " * label_width + " └" + "─" * len(at)
+    end = f"k = {at[-1]}"
+    ticks = " " * (label_width + 2) + "k = 0" + " " * max(1, len(at) - 5 - len(end)) + end
+    lines += [Text(axis), Text(ticks)]
+    if len(runs) > 1:  # the legend: each variant's mark, and its C_0 → C_K
+        for index, r in enumerate(runs):
+            legend = Text(" " * (label_width + 2))
+            legend.append(CHART_MARKS[index % len(CHART_MARKS)],
+                          style=CHART_STYLES[index % len(CHART_STYLES)])
+            history = r.cost_history or []
+            ends = f": C {fmt(history[0])} → {fmt(history[-1])}" if history else ""
+            legend.append(f" {r.label}{ends}")
+            lines.append(legend)
+    return Group(*lines)
+
+
+def compare_summary(compared: list[Compared]) -> None:
+    """`fcnn compare`: the final numbers in a table, then each learning curve as bars, every
+    model on one scale and one time axis, the scale's range stated."""
+    from fcnn_cli.compare import (
+        NO_CURVES,
+        SERIES,
+        best_note,
+        epochs_per_column,
+        final_rows,
+        has_curves,
+        shared_bars,
+        shared_range,
+    )
+
+    header, rows = final_rows(compared)
+    _print_tables(f"{len(compared)} models compared", header, rows,
+                  justify=["left"] + ["right"] * (len(header) - 1))
+    note = best_note(compared)
+    if note:
+        _say(note)
+    if not has_curves(compared):
+        _say(NO_CURVES)
+        return
+    name_width = min(24, max(len(c.name) for c in compared))
+    width = max(10, min(60, _out.width - name_width - 14))
+    per = epochs_per_column(compared, width)
+    columns = "one epoch a column" if per == 1 else f"{per} epochs a column (their mean)"
+    _say(f"learning curves, epoch 1 on the left, {columns}; each block shares one scale")
+    for key, words in SERIES:
+        span = shared_range(compared, key)
+        if span is None:
+            continue
+        percent = "accuracy" in key
+        low, high = (_value(v, percent) for v in span)
+        _say(Text(f"{words}: every model on one scale, {low} (▁) … {high} (█)", style="bold"))
+        for c, bars in zip(compared, shared_bars(compared, key, width)):
+            values = c.series(key)
+            last = _value(values[-1], percent) if values and values[-1] == values[-1] else ""
+            name = c.name if len(c.name) <= name_width else "…" + c.name[-(name_width - 1):]
+            _say(Text(f"  {name:<{name_width}} {bars} {last}"))

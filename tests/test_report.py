@@ -43,17 +43,19 @@ def diabetes_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_classification_report_has_every_section_and_evals_accuracy(
         digits_page: str, digits_model: Path) -> None:
-    assert _section_ids(digits_page) == ["card", "curves", "evaluation", "mistakes", "weights"]
+    assert _section_ids(digits_page) == ["card", "curves", "diagnostics", "evaluation",
+                                         "mistakes", "weights"]
     accuracy = api.load_model(digits_model).evaluate().accuracy  # what `fcnn eval` prints
     assert f"accuracy <b>{accuracy:.2%}</b>" in digits_page
-    assert digits_page.count("<svg") == 4  # curves, confusion, mistakes, weights
+    # curves, the three diagnostics panels (relu units can die), confusion, mistakes, weights
+    assert digits_page.count("<svg") == 7
     assert "true class" in digits_page and "digits-mlp" in digits_page
 
 
 def test_regression_report_has_predicted_vs_true_and_no_confusion(
         diabetes_model: Path, tmp_path: Path) -> None:
     page = api.report(diabetes_model, out=tmp_path / "r.html").read_text(encoding="utf-8")
-    assert _section_ids(page) == ["card", "curves", "evaluation", "mistakes"]
+    assert _section_ids(page) == ["card", "curves", "diagnostics", "evaluation", "mistakes"]
     assert "Predicted against true" in page and "y = x" in page
     assert "<th>R²</th>" in page and "progression" in page
     assert "Confusion" not in page and "true class" not in page
@@ -69,7 +71,8 @@ def test_missing_data_keeps_card_and_curves_and_names_left_out_sections(
     warnings: list[str] = []
     out = api.report(tmp_path / "moved.h5", out=tmp_path / "r.html", warn=warnings.append)
     page = out.read_text(encoding="utf-8")
-    assert _section_ids(page) == ["card", "curves", "weights"]  # weights need no data
+    # diagnostics and weights need no data
+    assert _section_ids(page) == ["card", "curves", "diagnostics", "weights"]
     notices = [line for line in page.splitlines() if "Left out:" in line]
     assert len(notices) == 1
     assert "evaluation, mistakes" in notices[0] and "gone" in notices[0]

@@ -177,7 +177,8 @@ def test_xor_is_four_points_in_two_classes() -> None:
 
 
 def test_named_datasets_are_listed() -> None:
-    assert DATASETS == ("mnist", "fashion-mnist", "digits", "xor")
+    assert DATASETS == ("mnist", "fashion-mnist", "digits", "xor", "circle", "gauss", "spiral",
+                        "moons")
 
 
 def test_unknown_dataset_suggests_the_closest_name() -> None:

@@ -23,6 +23,10 @@ runner = CliRunner()
 TOP_KEYS = {"architecture", "x", "y", "cost_name", "cost", "lr", "layers", "gradient_check"}
 LAYER_KEYS = {"l", "activation", "w", "b", "z", "a", "delta", "dC_dw", "dC_db", "w_new",
               "b_new"}
+# Keys added since DESIGN §5 (additive: every design key keeps its meaning).
+ADDED_TOP_KEYS = {"layer_summary", "cost_history", "variants"}
+ADDED_LAYER_KEYS = {"f_prime", "dC_da", "wT_delta", "delta_rule", "alpha", "dC_dalpha",
+                    "alpha_new"}
 HIDDEN = ["sigmoid", "tanh", "linear", "relu", "leaky-relu", "prelu", "swish"]
 
 
@@ -120,12 +124,13 @@ SEEDS = range(9)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_json_has_exactly_the_design_keys(seed: int, tmp_path: Path) -> None:
+def test_json_has_the_design_keys_and_only_additive_ones(seed: int, tmp_path: Path) -> None:
     spec = random_spec(seed)
     out = run_json(spec, tmp_path)
-    assert set(out) == TOP_KEYS
+    assert TOP_KEYS <= set(out) <= TOP_KEYS | ADDED_TOP_KEYS
     assert set(out["gradient_check"]) == {"max_rel_error"}
-    assert all(set(layer) == LAYER_KEYS for layer in out["layers"])
+    assert all(LAYER_KEYS <= set(layer) <= LAYER_KEYS | ADDED_LAYER_KEYS
+               for layer in out["layers"])
     assert [layer["l"] for layer in out["layers"]] == list(range(1, len(spec["layers"]) + 1))
     assert out["x"] == spec["x"] and out["y"] == spec["y"]
     assert out["cost_name"] == spec["cost"] and out["lr"] == spec["lr"]

@@ -43,19 +43,17 @@ def prepare_files(paths: Sequence[str | Path], spec: ImageSpec | tuple[int, ...]
     """Prepare each file as `load_image(path, spec, pixel_max)` does (row i is its pixels,
     flattened). The first unreadable file raises its FcnnError, or with `skip_unreadable`
     is listed in `failed` (its row left zero)."""
-    from .images import load_image  # Pillow: only where pictures are read
+    from .images import load_images  # Pillow: only where pictures are read
 
     shape = spec.shape if isinstance(spec, ImageSpec) else spec
     pixels = np.zeros((len(paths), math.prod(shape)), np.float32)
     looked_empty = np.zeros(len(paths), bool)
     failed = []
-    for row, path in enumerate(paths):
-        try:
-            prepared = load_image(path, spec, pixel_max)
-        except FcnnError as error:
+    for row, prepared in enumerate(load_images(paths, spec, pixel_max)):
+        if isinstance(prepared, FcnnError):
             if not skip_unreadable:
-                raise
-            failed.append((row, error.message))
+                raise prepared
+            failed.append((row, prepared.message))
             continue
         pixels[row] = prepared.pixels.reshape(-1)
         looked_empty[row] = prepared.looked_empty

@@ -1,4 +1,5 @@
-"""Datasets by name (mnist, fashion-mnist, digits, xor) and the user's own files.
+"""Datasets by name (mnist, fashion-mnist, digits; the 2-D xor, circle, gauss, spiral,
+moons) and the user's own files.
 
 Everything comes back as a `Dataset` in raw units: uint8 pixels for image data,
 float32 features otherwise; normalisation happens later, in `split.py`, fitted on
@@ -29,7 +30,7 @@ import numpy as np
 
 from fcnn_cli.errors import FcnnError, did_you_mean
 
-from . import IMAGE_SUFFIXES
+from . import IMAGE_SUFFIXES, PLANAR_DATASETS
 from .idx import read_idx
 from .image_spec import ImageSpec, spec_for_shape
 
@@ -118,7 +119,7 @@ IDX_SOURCES: dict[str, IdxSource] = {
     ),
 }
 
-DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "digits", "xor")
+DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "digits", *PLANAR_DATASETS)
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_ROOT = _PACKAGE_DIR.parents[1]
 _DOWNLOAD_TIMEOUT_S = 60
@@ -128,7 +129,8 @@ def load_dataset(name: str | None = None, path: str | Path | None = None,
                  label_column: str | list[str] = "label", *,
                  feature_columns: list[str] | None = None, task: str = "auto",
                  image: ImageSpec | None = None, skip_unreadable: bool = False,
-                 progress: Progress | None = None) -> Dataset:
+                 progress: Progress | None = None, samples: int | None = None,
+                 noise: float | None = None, seed: int = 42) -> Dataset:
     """Load a named dataset, or the files at `path` (the name then only labels them).
 
     `path` may be an IDX folder, a .npz (arrays x and y, optional class_names), a .csv
@@ -145,7 +147,15 @@ def load_dataset(name: str | None = None, path: str | Path | None = None,
     targets, any other text class names (sorted); several label columns are always
     regression targets. `task` "classification" or "regression" says it outright.
     uint8 x in a .npz counts as pixels (pixel_max 255); anything else is float32 features.
+
+    The 2-D datasets (xor, circle, gauss, spiral, moons) are drawn from `seed`: `samples`
+    points (default 500) with `noise` (default 0); see planar.py. `xor` without `samples`
+    is the four points of the truth table.
     """
+    if (samples is not None or noise is not None) and (
+            path is not None or name not in PLANAR_DATASETS):
+        raise FcnnError(f"data.samples and data.noise apply only to the 2-D datasets "
+                        f"{', '.join(PLANAR_DATASETS)}, not to {path or name}; remove them")
     if path is not None:
         columns = [label_column] if isinstance(label_column, str) else list(label_column)
         dataset = _load_path(Path(path).expanduser(), name, columns, feature_columns, task,
@@ -158,8 +168,8 @@ def load_dataset(name: str | None = None, path: str | Path | None = None,
                         f"{', '.join(DATASETS)}, or give data.path to your own files")
     elif name == "digits":
         dataset = _load_digits()
-    elif name == "xor":
-        dataset = _load_xor()
+    elif name in PLANAR_DATASETS:
+        dataset = _load_planar(name, samples, noise, seed)
     else:
         dataset = _load_idx_folder(find_idx_folder(name), name)
     if dataset.image is None and dataset.pixel_max is not None:  # pictures of a fixed size
@@ -320,10 +330,21 @@ def _load_digits() -> Dataset:
     return Dataset("digits", x, y, None, None, [str(digit) for digit in range(10)], (8, 8), 16.0)
 
 
-def _load_xor() -> Dataset:
-    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
-    y = np.array([0, 1, 1, 0], dtype=np.int64)
-    return Dataset("xor", x, y, None, None, ["0", "1"], (2,), None)
+def _load_planar(name: str, samples: int | None, noise: float | None, seed: int) -> Dataset:
+    from . import planar
+
+    if name == "xor" and samples is None:
+        if noise is not None:
+            raise FcnnError("data.noise: xor without data.samples is the four points of the "
+                            "truth table, which take no noise; give data.samples (e.g. 200) "
+                            "for Playground's XOR cloud")
+        x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+        y = np.array([0, 1, 1, 0], dtype=np.int64)
+    else:
+        x, y = planar.generate(name, planar.DEFAULT_SAMPLES if samples is None else samples,
+                               noise or 0.0, seed)
+    return Dataset(name, x, y, None, None, list(planar.CLASS_NAMES), (2,), None,
+                   feature_names=list(planar.FEATURE_NAMES))
 
 
 # --- the user's own files ------------------------------------------------------------

@@ -17,10 +17,12 @@ Every renderer reads the same TraceResult and only formats numbers.
 
 from fcnn_cli.trace.compute import (
     FULL_CHECK_LIMIT,
+    LayerSummary,
     LayerTrace,
     TraceResult,
     build,
     compute_trace,
+    layer_summaries,
     to_float64,
     trace_model,
     trace_network,
@@ -47,6 +49,8 @@ from fcnn_cli.trace.formatting import (
     fmt,
     fmt_array,
     fmt_new,
+    fmt_old,
+    fmt_pair,
     fmt_shape,
     gate_rows,
     gate_sensitivity,
@@ -59,15 +63,18 @@ from fcnn_cli.trace.formatting import (
 from fcnn_cli.trace.html_out import trace_html
 from fcnn_cli.trace.json_out import example_json, trace_json
 from fcnn_cli.trace.markdown import example_markdown, trace_markdown
+from fcnn_cli.trace.steps import MAX_STEPS, check_steps, trace_steps
 from fcnn_cli.trace.svg import example_svg, trace_svg
 
 __all__ = [
     "FULL_CHECK_LIMIT", "WIDE", "ArchitectureExample", "Array", "Example", "GateExample",
-    "LayerTrace", "SoftmaxExample", "TraceResult", "TraceSpec", "architecture_of",
+    "LayerSummary", "LayerTrace", "SoftmaxExample", "TraceResult", "TraceSpec", "architecture_of",
     "architecture_reasoning", "build", "comparison_rows", "compute_trace", "example_json",
-    "example_markdown", "example_svg", "fmt", "fmt_array", "fmt_new", "fmt_shape",
-    "gate_example", "gate_rows", "gate_sensitivity", "gradient_check_warning",
+    "example_markdown", "example_svg", "fmt", "fmt_array", "fmt_new", "fmt_old",
+    "fmt_pair", "fmt_shape",
+    "gate_example", "gate_rows", "gate_sensitivity", "gradient_check_warning", "layer_summaries",
     "list_examples", "load", "parse_document", "parse_trace", "plural", "softmax_example",
     "sup", "to_float64", "top_delta_units", "trace_html", "trace_json", "trace_markdown",
     "trace_model", "trace_network", "trace_svg", "wide_layer_view",
+    "MAX_STEPS", "check_steps", "trace_steps",
 ]

@@ -3,12 +3,54 @@
 A trace file gives the inputs, the targets and every layer's weights.  Three built-in
 examples are not networks (`kind: softmax`, `kind: gate`, `kind: architecture`); their
 few numbers are computed here, as they are parsed.
+
+Every key of a trace file, with an example of each (YAML; a number may be written 1e-3):
+
+A network (no `kind:`):
+    x: [[0.5, -1]]               required: the inputs, one row per example ([0.5, -1]
+                                 is one row)
+    y: [[0]]                     required: the targets, one row per example, one number
+                                 per output unit (one-hot for softmax)
+    lr: 0.01                     required: η, the step w → w − η·∂C/∂w (≥ 0)
+    layers:                      required: w^l (one row per neuron of layer l, one column
+      - {w: [[1, 2], [3, 4]], b: [0, 0]}         per neuron of layer l−1), b^l (default
+      - {w: [[5, 6]], b: [0], activation: sigmoid}   zeros) and its activation (default
+                                                     the file's `activation:`)
+    activation: sigmoid          every layer's activation unless the layer names its own
+                                 (default sigmoid); sigmoid, tanh, relu, leaky-relu,
+                                 prelu (slopes start at 0.01), swish, linear, softmax
+    cost: quadratic              quadratic (default), cross-entropy or log-likelihood
+    description: "2-3-1 …"       one line: the title of the trace and of `--list`
+    notes: "Assumed: …"          text printed after the trace
+    steps: 150                   take this many gradient-descent steps on the same
+                                 examples (as `--steps`): the cost after each, the tables
+                                 of the last step
+    vary: {cost: [quadratic, cross-entropy]}
+                                 the same trace under each value of ONE of activation,
+                                 cost, lr or layers (2 to 8 values), side by side:
+                                 vary: {lr: [0.15, 1.5]}, vary: {activation: [sigmoid,
+                                 relu]}, vary: {layers: [[{w: [[2]], b: [2]}],
+                                 [{w: [[0.6]], b: [0.9]}]]} (then no `layers:`)
+    compare_costs: [cross-entropy]
+                                 short for vary: {cost: [COST, cross-entropy]}, COST
+                                 being the file's `cost:`; not with `vary:`
+
+Not a network (`kind:` names which; each also takes `description:` and `notes:`):
+    kind: softmax                the lecture's softmax table, from
+    x: [2, 1, -1]                x_j: e^{x_j} and e^{x_j} / Σ_k e^{x_k}
+    kind: gate                   f(x, y, z) = (x + y)·z as an add and a multiply gate:
+    x: -2                        forward values, local gradients and the chain rule,
+    y: 5                         then a sensitivity check that moves one input:
+    z: -4
+    nudge: {x: 1}                the input to move and by how much (default {x: 1})
+    kind: architecture           the layer sizes from the shapes of w¹ … w^L
+    shapes: [[4, 2], [1, 4], [2, 1]]   [rows, columns] of each w^l: 2-4-1-2
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +59,14 @@ import numpy as np
 from fcnn_cli.errors import FcnnError, did_you_mean
 from fcnn_cli.nn import ACTIVATIONS, COSTS, Network, make_activation, make_cost
 from fcnn_cli.shipped import trace_examples
-from fcnn_cli.trace.formatting import Array, fmt_shape, plural, sup
+from fcnn_cli.trace.formatting import Array, fmt, fmt_array, fmt_shape, plural, sup
 
 _TRACE_REQUIRED = ("x", "y", "lr", "layers")
-_TRACE_OPTIONAL = ("activation", "cost", "description", "notes", "compare_costs")
+_TRACE_OPTIONAL = ("activation", "cost", "description", "notes", "compare_costs", "vary",
+                   "steps")
+# What `vary:` may vary, one at a time, and the most variants shown side by side.
+VARY_KEYS = ("activation", "cost", "lr", "layers")
+MAX_VARIANTS = 8
 _KIND_KEYS = {
     "softmax": (("x",), ("kind", "description", "notes")),
     "gate": (("x", "y", "z"), ("kind", "description", "notes", "nudge")),
@@ -52,6 +98,9 @@ class TraceSpec:
     description: str = ""
     notes: str = ""
     compare_costs: list[str] = field(default_factory=list)
+    steps: int | None = None     # the file's `steps:` (None: one step, no cost history)
+    label: str = ""              # this variant's name, e.g. "cost: cross-entropy"
+    variants: list[TraceSpec] = field(default_factory=list)  # `vary:`, this spec first
 
     def network(self, cost: str | None = None) -> Network:
         """A fresh float64 Network with copies of the weights (so a trace never edits them)."""
@@ -278,23 +327,68 @@ def _name(value: Any, names: tuple[str, ...], what: str, where: str) -> str:
 
 
 def parse_trace(data: dict, source: str) -> TraceSpec:
-    """A DESIGN §5 trace file (plus optional description, notes, compare_costs), validated."""
-    _check_keys(data, _TRACE_REQUIRED, _TRACE_OPTIONAL, source)
+    """A DESIGN §5 trace file (plus optional description, notes, steps and vary, or its
+    shorthand compare_costs), validated."""
+    vary = _vary_mapping(data, source)
+    required = tuple(k for k in _TRACE_REQUIRED if k != vary)  # vary's values stand for it
+    optional = (*_TRACE_OPTIONAL, *(k for k in _TRACE_REQUIRED if k == vary))
+    _check_keys(data, required, optional, source)
     default_act = _name(data.get("activation", "sigmoid"), ACTIVATIONS, "activation", source)
     cost = _name(data.get("cost", "quadratic"), COSTS, "cost", source)
     compare = data.get("compare_costs") or []
     if not isinstance(compare, list):
         raise FcnnError(f"{source}: compare_costs must be a list of cost names")
     compare = [_name(c, COSTS, "cost in compare_costs", source) for c in compare]
-    lr = _number(data["lr"], "lr", source)
+    lr = _lr(data["lr"], "lr", source) if "lr" in data else 0.0  # else: the first variant's
+    x = _matrix(data["x"], "x", source, flat_is_row=True)
+    y = _matrix(data["y"], "y", source, flat_is_row=True)
+    if vary == "layers":  # the first variant's weights stand for the spec's own
+        ws, bs, acts, _ = _layers(data["vary"]["layers"][0], default_act, x, y, source,
+                                  "vary: layers entry 1")
+    else:
+        ws, bs, acts, _ = _layers(data["layers"], default_act, x, y, source, "layers")
+    steps = None if data.get("steps") is None else _steps(data["steps"], source)
+    spec = TraceSpec(x, y, ws, bs, acts, cost, lr,
+                     _text(data.get("description"), "description", source),
+                     _text(data.get("notes"), "notes", source), compare, steps)
+    if compare:  # the shorthand: this cost, then each other one
+        costs = list(dict.fromkeys([cost, *compare]))
+        spec.variants = [replace(spec, cost=c, label=f"cost: {c}") for c in costs]
+    elif vary is not None:
+        spec.variants = _variants(spec, data, default_act, source)
+    if spec.variants:
+        first = spec.variants[0]
+        spec.w, spec.b, spec.activations = first.w, first.b, first.activations
+        spec.cost, spec.lr, spec.label = first.cost, first.lr, first.label
+    return spec
+
+
+def _steps(value: Any, source: str) -> int:
+    from fcnn_cli.trace.steps import MAX_STEPS, whole_steps
+
+    steps = whole_steps(value) if isinstance(value, (int, float)) else None
+    if steps is None:
+        raise FcnnError(f"{source}: steps must be a whole number from 1 to {MAX_STEPS:,} "
+                        f"(the gradient-descent steps to take), got {_short(value)}")
+    return steps
+
+
+def _lr(value: Any, where: str, source: str) -> float:
+    lr = _number(value, where, source)
     if lr < 0:
-        raise FcnnError(f"{source}: lr (η) must be ≥ 0, got {lr}")
-    layers = data["layers"]
+        raise FcnnError(f"{source}: {where} (η) must be ≥ 0, got {lr}")
+    return lr
+
+
+def _layers(layers: Any, default_act: str, x: Array, y: Array, source: str, key: str
+            ) -> tuple[list[Array], list[Array], list[str], list[bool]]:
+    """w, b and activation of each layer, checked to chain and to fit x and y; and which
+    layers name their own activation (a varied activation leaves those alone)."""
     if not isinstance(layers, list) or not layers:
-        raise FcnnError(f"{source}: layers must be a non-empty list of {{w: [[..]], b: [..]}}")
-    ws, bs, acts = [], [], []
+        raise FcnnError(f"{source}: {key} must be a non-empty list of {{w: [[..]], b: [..]}}")
+    ws, bs, acts, own = [], [], [], []
     for l, layer in enumerate(layers, start=1):
-        where = f"{source}: layer {l}"
+        where = f"{source}: {key}: layer {l}" if key != "layers" else f"{source}: layer {l}"
         if not isinstance(layer, dict):
             raise FcnnError(f"{where}: expected a mapping like {{w: [[1, 2]], b: [0]}}, "
                             f"got {_short(layer)}")
@@ -307,11 +401,15 @@ def parse_trace(data: dict, source: str) -> TraceSpec:
                             f"w{sup(l)} is {fmt_shape(w)} ({plural(w.shape[0], 'neuron')}); "
                             "give one bias per row of w")
         acts.append(_name(layer.get("activation", default_act), ACTIVATIONS, "activation", where))
+        own.append("activation" in layer)
         ws.append(w)
         bs.append(b)
+    _fits(ws, x, y, source)
+    return ws, bs, acts, own
+
+
+def _fits(ws: list[Array], x: Array, y: Array, source: str) -> None:
     sizes = architecture_of([(w.shape[0], w.shape[1]) for w in ws], source)
-    x = _matrix(data["x"], "x", source, flat_is_row=True)
-    y = _matrix(data["y"], "y", source, flat_is_row=True)
     if x.shape[1] != sizes[0]:
         raise FcnnError(f"{source}: x is {fmt_shape(x)} ({x.shape[1]} inputs per example) but "
                         f"w¹ is {fmt_shape(ws[0])} and needs {sizes[0]} inputs per example")
@@ -324,9 +422,95 @@ def parse_trace(data: dict, source: str) -> TraceSpec:
         raise FcnnError(f"{source}: x has {plural(x.shape[0], 'row')} but y has "
                         f"{plural(y.shape[0], 'row')}; give one target row per input row "
                         "(one row per example)")
-    return TraceSpec(x, y, ws, bs, acts, cost, lr,
-                     _text(data.get("description"), "description", source),
-                     _text(data.get("notes"), "notes", source), compare)
+
+
+_VARY_EXAMPLE = "e.g. vary: {cost: [quadratic, cross-entropy]} or vary: {lr: [0.15, 1.5]}"
+
+
+def _vary_mapping(data: dict, source: str) -> str | None:
+    """The one thing `vary:` varies (its values checked later), or None without `vary:`."""
+    vary = data.get("vary")
+    if vary is None:
+        return None
+    if data.get("compare_costs"):
+        raise FcnnError(f"{source}: give vary or compare_costs, not both (compare_costs: "
+                        "[cross-entropy] is short for vary: {cost: [quadratic, "
+                        "cross-entropy]})")
+    if not isinstance(vary, dict) or not vary:
+        raise FcnnError(f"{source}: vary must map one of {', '.join(VARY_KEYS)} to a list "
+                        f"of its values, {_VARY_EXAMPLE}; got {_short(vary)}")
+    if len(vary) > 1:
+        raise FcnnError(f"{source}: vary names {len(vary)} things "
+                        f"({', '.join(map(str, vary))}); vary one thing at a time, "
+                        f"{_VARY_EXAMPLE}")
+    (key, values), = vary.items()
+    if key not in VARY_KEYS:
+        raise FcnnError(f"{source}: vary: unknown key {_short(key)}"
+                        f"{did_you_mean(str(key)[:80], VARY_KEYS)}; it may vary one of "
+                        f"{', '.join(VARY_KEYS)}")
+    if not isinstance(values, list) or not 2 <= len(values) <= MAX_VARIANTS:
+        raise FcnnError(f"{source}: vary: {key} must be a list of 2 to {MAX_VARIANTS} values "
+                        f"to compare, e.g. vary: {{{key}: {_VARY_VALUES[key]}}}; got "
+                        f"{_short(values)}")
+    if key == "layers" and "layers" in data:
+        raise FcnnError(f"{source}: give the weights once: either layers: or vary: {{layers: "
+                        "[...]}} (each entry of vary's list is a whole layers: list)")
+    return key
+
+
+_VARY_VALUES = {"activation": "[sigmoid, relu]", "cost": "[quadratic, cross-entropy]",
+                "lr": "[0.15, 1.5]", "layers": "[[{w: [[2]], b: [2]}], [{w: [[0.6]], b: [0.9]}]]"}
+
+
+def _variants(spec: TraceSpec, data: dict, default_act: str, source: str) -> list[TraceSpec]:
+    """One TraceSpec per value of the `vary:` key, each labelled with its value."""
+    (key, values), = data["vary"].items()
+    where = f"vary: {key}"
+    if key == "cost":
+        names = [_name(v, COSTS, f"cost in {where}", source) for v in values]
+        _distinct(names, where, source)
+        return [replace(spec, cost=c, label=f"cost: {c}") for c in names]
+    if key == "lr":
+        rates = [_lr(v, f"{where} entry {i}", source) for i, v in enumerate(values, start=1)]
+        _distinct(rates, where, source)
+        return [replace(spec, lr=r, label=f"η = {fmt(r)}") for r in rates]
+    if key == "activation":
+        names = [_name(v, ACTIVATIONS, f"activation in {where}", source) for v in values]
+        _distinct(names, where, source)
+        own = _layers(data["layers"], default_act, spec.x, spec.y, source, "layers")[3]
+        if all(own):
+            raise FcnnError(f"{source}: {where} changes nothing: every layer names its own "
+                            "activation; remove the layers' activation keys (the varied one "
+                            "replaces the file's default), or vary layers")
+        return [replace(spec, activations=[a if o else name for a, o in zip(spec.activations, own)],
+                        label=f"activation: {name}") for name in names]
+    out = []
+    for i, layers in enumerate(values, start=1):
+        ws, bs, acts, _ = _layers(layers, default_act, spec.x, spec.y, source,
+                                  f"{where} entry {i}")
+        out.append(replace(spec, w=ws, b=bs, activations=acts, label=_weights_label(i, ws, bs)))
+    return out
+
+
+def _distinct(values: list, where: str, source: str) -> None:
+    seen = [v for i, v in enumerate(values) if v in values[:i]]
+    if seen:
+        raise FcnnError(f"{source}: {where} lists {_short(seen[0])} twice; give each value "
+                        "once")
+
+
+def _weights_label(i: int, ws: list[Array], bs: list[Array]) -> str:
+    """`weights: w¹ = 2, b¹ = 2` for a network of a few numbers; `weights #2` otherwise."""
+    if sum(w.size + b.size for w, b in zip(ws, bs)) > 4:
+        return f"weights #{i}"
+    parts = []
+    for l, (w, b) in enumerate(zip(ws, bs), start=1):
+        parts += [f"w{sup(l)} = {_flat(w)}", f"b{sup(l)} = {_flat(b)}"]
+    return "weights: " + ", ".join(parts)
+
+
+def _flat(values: Array) -> str:
+    return fmt(float(values.flat[0])) if values.size == 1 else fmt_array(values)
 
 
 # --- the non-network examples ----------------------------------------------------------

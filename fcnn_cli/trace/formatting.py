@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -89,13 +90,55 @@ def fmt(value: float) -> str:
     return compact(f"{value:.4g}")
 
 
+# The most significant digits a number and its update are printed with: a float64 holds
+# about 16, and a change below the 12th digit is rounding noise of the step itself.
+MAX_DIGITS = 12
+
+
+def fmt_pair(old: float, new: float) -> tuple[str, str]:
+    """A number and its update, printed by one rule: both to the same decimal place, the
+    finer of the larger one's 4th significant digit and the change's first significant
+    digit (so that a small step η·∂C/∂w shows, rounded like everything else), at most
+    MAX_DIGITS significant digits; zeros that both end in are dropped from both.
+    2 → 2.000875 prints 2.0000 → 2.0009, 4 → 4.0005 prints 4.0000 → 4.0005, and
+    0.5 → 0.3 prints 0.5 → 0.3.  An unchanged number, and a step from or to exactly 0
+    (whose digits say nothing of the other's), print as `fmt` prints them."""
+    old, new = float(old), float(new)
+    if old == new or old == 0 or new == 0 or not (math.isfinite(old) and math.isfinite(new)):
+        return fmt(old), fmt(new)
+    top = math.floor(math.log10(max(abs(old), abs(new))))
+    change = math.floor(math.log10(abs(new - old)))
+    place = max(min(top - 3, change), top - MAX_DIGITS + 1)  # 10^place: the last digit shown
+    if -5 <= top < 6:
+        texts = [f"{v:.{max(0, -place)}f}" for v in (old, new)]
+    else:  # very small or large: the same digits as mantissas, 2.0000e-7 → 2.0009e-7
+        texts = [f"{v:.{top - place}e}" for v in (old, new)]
+    return _drop_common_zeros(texts[0], texts[1])
+
+
+def _drop_common_zeros(a: str, b: str) -> tuple[str, str]:
+    """Drop the trailing zeros of two decimals' fractions, as many from each as both have
+    (0.5000 and 0.3000 → 0.5 and 0.3, but 2.0000 and 2.0009 stay), and a '-' before 0."""
+    (ma, _, ea), (mb, _, eb) = a.partition("e"), b.partition("e")
+    if "." in ma and "." in mb:
+        common = min(len(ma) - len(ma.rstrip("0")), len(mb) - len(mb.rstrip("0")))
+        ma, mb = ma[:len(ma) - common].rstrip("."), mb[:len(mb) - common].rstrip(".")
+    out = []
+    for mantissa, exponent in ((ma, ea), (mb, eb)):
+        if mantissa.startswith("-") and not mantissa.strip("-0."):
+            mantissa = mantissa[1:]
+        out.append(compact(f"{mantissa}e{exponent}") if exponent else mantissa)
+    return out[0], out[1]
+
+
+def fmt_old(old: float, new: float) -> str:
+    """A number that is about to be updated to `new`, printed as `fmt_pair` prints it."""
+    return fmt_pair(old, new)[0]
+
+
 def fmt_new(new: float, old: float) -> str:
-    """An updated value with enough digits to show that it moved (η·∂C/∂w is often tiny)."""
-    for digits in range(4, 11):
-        text = compact(f"{float(new):.{digits}g}")
-        if new == old or text != compact(f"{float(old):.{digits}g}"):
-            return fmt(new) if digits == 4 else text
-    return text
+    """An updated number, printed as `fmt_pair` prints it (the same digits as its old value)."""
+    return fmt_pair(old, new)[1]
 
 
 def fmt_array(values: Array) -> str:
@@ -117,14 +160,46 @@ def gradient_check_line(result: TraceResult) -> str:
             f"largest relative error {relative(result.max_rel_error)}")
 
 
+# Activations with a kink at z = 0, and f′(0) there as nn/activations defines it.
+_KINKED = {"relu": "0", "leaky-relu": "the leak slope", "prelu": "the slope α"}
+# The finite differences nudge each parameter by 1e-5 (nn/gradcheck.py); a z that close
+# to 0 may cross it, so "at the kink" is |z| within this margin (scaled by the inputs).
+_KINK_MARGIN = 1e-4
+
+
+def kink_units(result: TraceResult) -> list[tuple[int, int, float]]:
+    """(layer, unit, z) of every ReLU-like unit whose z sits at the kink, within the
+    finite-difference step: there f′ is a convention and the two sides disagree."""
+    found = []
+    for layer in result.layers:
+        if layer.activation not in _KINKED:
+            continue
+        scale = 1.0 + float(np.abs(result.layer_input(layer.l)).max(initial=0.0))
+        near = np.abs(layer.z) <= _KINK_MARGIN * scale
+        for j in np.flatnonzero(near.any(axis=0)):
+            nearest = int(np.argmin(np.abs(layer.z[:, j])))
+            found.append((layer.l, int(j), float(layer.z[nearest, j])))
+    return found
+
+
 def gradient_check_warning(result: TraceResult, tolerance: float = 1e-4) -> str | None:
     """What a failed gradient check most likely means, or None when it passed."""
     if result.max_rel_error <= tolerance:
         return None
-    return (f"backprop and finite differences disagree (relative error "
-            f"{relative(result.max_rel_error)} > {tolerance:g}): outputs saturated at 0 or 1 make "
-            "the cost flat or clipped there, so the numerical gradient is not trustworthy; "
-            "try smaller weights or inputs")
+    disagree = (f"backprop and finite differences disagree (relative error "
+                f"{relative(result.max_rel_error)} > {tolerance:g})")
+    kinks = kink_units(result)
+    if kinks:
+        l, j, z = kinks[0]
+        act = result.layers[l - 1].activation
+        more = f" (and {plural(len(kinks) - 1, 'more unit')})" if len(kinks) > 1 else ""
+        return (f"{disagree}: unit {j + 1} of layer {l} ({act}) has z = {fmt(z)}{more}, at "
+                f"the kink of {act}, where f′ is not defined: backprop uses f′(0) = "
+                f"{_KINKED[act]} by convention, while the finite differences straddle the "
+                "kink and average the slopes of both sides; this is not an error in "
+                "backprop; move z off 0 (another bias or input) to compare them")
+    return (f"{disagree}: outputs saturated at 0 or 1 make the cost flat or clipped there, "
+            "so the numerical gradient is not trustworthy; try smaller weights or inputs")
 
 
 
@@ -141,9 +216,99 @@ def wide_layer_view(layer: LayerTrace) -> tuple[list[tuple[str, Array]], Array, 
     arrays = [("w", layer.w), ("dC_dw", layer.dC_dw), ("w_new", layer.w_new)]
     if layer.units <= WIDE:
         return arrays, np.arange(layer.units), "every unit"
-    arrays += [("b", layer.b), ("z", layer.z), ("a", layer.a), ("delta", layer.delta),
-               ("dC_db", layer.dC_db)]
+    arrays += [("b", layer.b), ("z", layer.z), ("a", layer.a), *factor_arrays(layer),
+               ("delta", layer.delta), ("dC_db", layer.dC_db)]
     return arrays, top_delta_units(layer), "the 5 units with the largest |δ^l|"
+
+
+# --- the factors of δ and the closing summary ---------------------------------------------
+
+def factor_arrays(layer: LayerTrace) -> list[tuple[str, Array]]:
+    """The factors of δ^l by JSON name, in the order they multiply: ∇_a C or
+    (w^{l+1})ᵀδ^{l+1}, then f′(z^l); empty for a LayerTrace built without them."""
+    factor = layer.dC_da if layer.dC_da is not None else layer.wT_delta
+    if factor is None or layer.f_prime is None:
+        return []
+    return [("dC_da" if layer.dC_da is not None else "wT_delta", factor),
+            ("f_prime", layer.f_prime)]
+
+
+def factor_symbol(layer: LayerTrace) -> str:
+    """∇ₐC for the output layer, (w^{l+1})ᵀδ^{l+1} for a hidden one (terminal symbols)."""
+    if layer.dC_da is not None:
+        return "∇ₐC"
+    return f"(w{sup(layer.l + 1)})ᵀδ{sup(layer.l + 1)}"
+
+
+def delta_equation(layer: LayerTrace) -> str:
+    """How δ^l is formed from its factors, in the lecture's symbols (terminal text)."""
+    L, factor = sup(layer.l), factor_symbol(layer)
+    product = f"(J{L})ᵀ{factor}" if layer.activation == "softmax" else f"{factor} ⊙ f′(z{L})"
+    if layer.delta_rule == "a - y":
+        return f"δ{L} = {product} = a{L} − y"
+    return f"δ{L} = {product}"
+
+
+def delta_note(layer: LayerTrace) -> str | None:
+    """What a student should know about the factors of this layer's δ, or None."""
+    diagonal = "the f′ column is J's diagonal aⱼ(1 − aⱼ), shown for reference"
+    if layer.delta_rule == "a - y" and layer.activation == "sigmoid":
+        return ("sigmoid output with cross-entropy: ∇ₐC = (a − y)/(a(1 − a)) and f′(z) = "
+                "a(1 − a) cancel, so δ = ∇ₐC ⊙ f′(z) = a − y exactly (computed so): a "
+                "saturated output does not slow learning")
+    if layer.delta_rule == "a - y":
+        return ("softmax output with log-likelihood: ∇ₐC = −y/a through the softmax Jacobian "
+                f"J = diag(a) − aaᵀ gives δ = Jᵀ∇ₐC = a − y exactly (computed so); {diagonal}")
+    if layer.activation == "softmax":
+        return ("softmax couples its outputs: δ = Jᵀ∇ₐC with the Jacobian J = diag(a) − aaᵀ, "
+                f"not a product ⊙; {diagonal}")
+    if layer.activation == "prelu":
+        return "PReLU: f′(z) = 1 for z > 0, the unit's slope α otherwise"
+    return None
+
+
+def alpha_rows(result: TraceResult, layer: LayerTrace) -> tuple[list[str], list[list[str]]]:
+    """A PReLU layer's slopes: α, ∂C/∂α (the batch mean of ∂C/∂a·min(z, 0)) and the step."""
+    L = sup(layer.l)
+    slopes = (layer.alpha, layer.dC_dalpha, layer.alpha_new)
+    rows = [] if any(v is None for v in slopes) else [
+        [result.unit(layer.l, j), fmt_old(alpha, new), fmt(grad), fmt_new(new, alpha)]
+        for j, (alpha, grad, new) in enumerate(zip(*slopes))]
+    return ["j", f"α{L}", f"∂C/∂α{L}", f"new α{L}"], rows
+
+
+def alpha_title(result: TraceResult, layer: LayerTrace) -> str:
+    L = sup(layer.l)
+    return (f"PReLU slopes α{L} (a = z for z > 0, αz otherwise): ∂C/∂α{L}[j] = mean over "
+            f"the examples of ∂C/∂a{L}[j]·min(z{L}[j], 0), and α{L} → α{L} − η∂C/∂α{L}")
+
+
+def summary_rows(result: TraceResult) -> tuple[list[str], list[list[str]]]:
+    """One row per layer: mean |δ^l|, ‖∂C/∂b^l‖ and its saturated and dead units."""
+    from fcnn_cli.trace.compute import layer_summaries
+
+    rows = []
+    last = len(result.layers)
+    for s in layer_summaries(result):
+        saturated = "—" if s.saturated is None else f"{s.saturated} of {s.units}"
+        if s.saturated and s.l == last and result.layers[-1].delta_rule == "a - y":
+            saturated += " (f′ cancels: harmless)"
+        dead = "—" if s.dead is None else f"{s.dead} of {s.units}"
+        rows.append([str(s.l), s.activation, fmt(s.mean_abs_delta), fmt(s.dC_db_norm),
+                     saturated, dead])
+    return ["layer", "f", "mean |δˡ|", "‖∂C/∂bˡ‖", "saturated", "dead"], rows
+
+
+def summary_thresholds(result: TraceResult) -> str:
+    """The definitions behind the summary's counts, with the thresholds as numbers."""
+    from fcnn_cli.nn.diagnostics import PRIME_MAX, SATURATION
+
+    many = result.n > 1
+    limits = ", ".join(f"{name} {fmt(SATURATION * peak)}" for name, peak in PRIME_MAX.items())
+    return (f"saturated: f′(z) below {SATURATION:.0%} of its maximum ({limits})"
+            + (" on more than half of the examples" if many else "")
+            + "; dead: z ≤ 0" + (" on every example" if many else "")
+            + " (relu, leaky-relu, prelu); — where the activation can be neither")
 
 
 def comparison_rows(result: TraceResult) -> tuple[list[str], list[list[str]]]:
@@ -188,8 +353,10 @@ def gate_rows(g: GateExample, latex: bool = False) -> tuple[list[str], list[list
 def gate_sensitivity(g: GateExample) -> str:
     old = {"x": g.x, "y": g.y, "z": g.z}[g.nudge_name]
     grad = {"x": g.df_dx, "y": g.df_dy, "z": g.df_dz}[g.nudge_name]
-    return (f"Sensitivity check: {g.nudge_name}: {fmt(old)} → {fmt(g.nudged_value)} changes f "
-            f"by {fmt(g.f_nudged - g.f)} (f: {fmt(g.f)} → {fmt(g.f_nudged)}); the gradient "
+    before, after = fmt_pair(old, g.nudged_value)
+    f_before, f_after = fmt_pair(g.f, g.f_nudged)
+    return (f"Sensitivity check: {g.nudge_name}: {before} → {after} changes f "
+            f"by {fmt(g.f_nudged - g.f)} (f: {f_before} → {f_after}); the gradient "
             f"∂f/∂{g.nudge_name} = {fmt(grad)} predicted {fmt(grad * g.nudge_by)}.")
 
 

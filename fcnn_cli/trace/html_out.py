@@ -1,8 +1,11 @@
 """forward-trace as one self-contained page (`--format html`): the drawing, then the tables.
 
-The tables hold the same rows as the terminal's (`ui.py`): per layer w and b; z, a and δ;
-∂C/∂w and ∂C/∂b; the updated w and b; then the cost and the gradient check.  Everything
-is inline (the SVG, one `<style>`), with no script and no link, so the file can be mailed,
+The tables hold the same rows as the terminal's (`ui.py`, `tables.py`): per layer w and b;
+z, a, the two factors of δ and δ; ∂C/∂w and ∂C/∂b; the updated w and b; then the cost, the
+per-layer summary and the gradient check.  With --steps a chart and a table of the cost
+after each step, with variants a table with one column per variant, and for a two-input
+model the example on its decision regions, each a section of its own.  Everything is
+inline (the SVGs, one `<style>`), with no script and no link, so the file can be mailed,
 archived or printed as it is.
 """
 
@@ -16,7 +19,6 @@ from fcnn_cli.trace.compute import TraceResult
 from fcnn_cli.trace.examples import GateExample, SoftmaxExample
 from fcnn_cli.trace.formatting import (
     architecture_reasoning,
-    comparison_rows,
     fmt,
     gate_rows,
     gate_sensitivity,
@@ -26,8 +28,9 @@ from fcnn_cli.trace.formatting import (
     plural,
     sup,
 )
-from fcnn_cli.trace.svg import trace_svg
-from fcnn_cli.trace.tables import inputs_table, layer_tables
+from fcnn_cli.trace.steps import cost_rows, variant_rows
+from fcnn_cli.trace.svg import cost_chart_svg, trace_svg
+from fcnn_cli.trace.tables import inputs_table, layer_tables, summary_table
 
 if TYPE_CHECKING:
     from fcnn_cli.trace.examples import ArchitectureExample
@@ -42,6 +45,8 @@ body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #1f2328;
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 h3 { font-size: 0.95em; margin: 1em 0 0.3em; }
 figure { margin: 1em 0; overflow-x: auto; }
+div.table { overflow-x: auto; }
+figure.boundary svg { margin-left: 10px; }
 /* on screen a drawing shrinks only so far (see _figure), then scrolls sideways */
 figure svg { display: block; }
 figcaption { color: #59636e; font-size: 0.9em; margin-bottom: 0.4em; }
@@ -53,6 +58,7 @@ p.note { color: #59636e; } p.failed { color: #a40e26; font-weight: bold; }
 div.alarm { border: 2px solid #cf222e; background: #ffebe9; color: #a40e26; border-radius: 6px;
   padding: 0.6em 1em; margin: 1em 0; }
 div.alarm strong { font-size: 1.1em; }
+@media (max-width: 600px) { body { margin: 0.6em; } h1 { font-size: 1.2em; } }
 @media print { body { margin: 0; }
   figure svg { min-width: 0 !important; max-width: 100% !important; } }
 """
@@ -70,7 +76,8 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
                    for row in rows)
     caption = f"<h3>{_notation(title)}</h3>" if title else ""
-    return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'{caption}<div class="table"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def _page(title: str, parts: list[str]) -> str:
@@ -112,14 +119,43 @@ def _alarm(result: TraceResult) -> list[str]:
             f"{escape(problem[0].upper() + problem[1:])}.</div>"]
 
 
-def _network_page(result: TraceResult) -> str:
+def _steps_and_variants(result: TraceResult) -> list[str]:
+    """With --steps, the cost after each step (a chart, and a table at about ten steps);
+    with variants, one column each."""
+    parts = []
+    if result.cost_history:
+        K = result.steps
+        parts += [f"<h2>the cost after each of the {K} steps</h2>",
+                  f"<figure>{cost_chart_svg(result)}</figure>",
+                  _table("C after k steps (C₀: before any step)", *cost_rows(result))]
+    if result.comparisons:
+        parts += ["<h2>the variants side by side</h2>",
+                  _table("one column per variant: the drawing and the layer tables show the "
+                         "first", *variant_rows(result))]
+    return parts
+
+
+def _boundary(boundary: str | None) -> list[str]:
+    if boundary is None:
+        return []
+    # (overflow visible: an axis label a pixel past the picture's edge keeps its sign)
+    boundary = boundary.replace("<svg ", '<svg overflow="visible" ', 1)
+    return ["<h2>the example on the model's decision regions</h2>",
+            f'<figure class="boundary"><figcaption>ringed: the traced example x; dots: the '
+            f"model's training data (where it is a built-in two-dimensional set)</figcaption>"
+            f"{boundary}</figure>"]
+
+
+def _network_page(result: TraceResult, boundary: str | None = None) -> str:
     arch = "-".join(map(str, result.architecture))
     title = f"Forward trace: {arch} network · {result.cost_name} cost · η = {fmt(result.lr)}"
     parts = [f"<h1>{escape(title)}</h1>"]
     parts += [_p(result.description, lecture=True)] if result.description else []
     parts += [_p(line) for line in result.header]  # (file names: no notation)
     parts += _alarm(result)
-    parts.append(_figure(trace_svg(result, standalone=False)))
+    parts.append(_figure(trace_svg(result, standalone=False, extras=False)))
+    parts += _steps_and_variants(result)
+    parts += _boundary(boundary)
     n = result.n
     parts.append(_table(*inputs_table(result)))
     for layer in result.layers:
@@ -129,8 +165,7 @@ def _network_page(result: TraceResult) -> str:
         parts += [_table(*table) for table in layer_tables(result, layer)]
     mean = f" (mean over the N = {n} examples)" if n > 1 else ""
     parts.append(_p(f"cost C = {fmt(result.cost)}  [{result.cost_name}{mean}]"))
-    if result.comparisons:
-        parts.append(_table("the same network under each cost", *comparison_rows(result)))
+    parts.append(_table(*summary_table(result)))
     problem = gradient_check_warning(result)
     parts.append(_p(gradient_check_line(result) + (f" — FAILED: {problem}" if problem else ""),
                     "failed" if problem else None))
@@ -165,6 +200,10 @@ def _example_page(example: SoftmaxExample | GateExample | ArchitectureExample) -
     return _page(title, parts)
 
 
-def trace_html(shown: TraceResult | SoftmaxExample | GateExample | ArchitectureExample) -> str:
-    """`fcnn forward-trace ... --format html`: one page holding the drawing and the tables."""
-    return _network_page(shown) if isinstance(shown, TraceResult) else _example_page(shown)
+def trace_html(shown: TraceResult | SoftmaxExample | GateExample | ArchitectureExample,
+               boundary: str | None = None) -> str:
+    """`fcnn forward-trace ... --format html`: one page holding the drawing and the tables
+    (`boundary`: a two-input model's decision regions with the example marked)."""
+    if isinstance(shown, TraceResult):
+        return _network_page(shown, boundary)
+    return _example_page(shown)

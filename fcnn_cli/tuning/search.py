@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from fcnn_cli.data import PLANAR_DATASETS
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.tuning import study as optuna_side
 from fcnn_cli.tuning.plan import Plan
@@ -188,9 +189,12 @@ class Objective:
 
     @staticmethod
     def _data_key(config: Config) -> str:
-        return json.dumps(config.data.model_dump(
+        key = config.data.model_dump(
             mode="json", include={"dataset", "path", "label_column", "feature_columns", "task",
-                                  "image"}), sort_keys=True)
+                                  "image", "samples", "noise"})
+        if config.data.path is None and config.data.dataset in PLANAR_DATASETS:
+            key["seed"] = config.seed  # the 2-D datasets are drawn from it
+        return json.dumps(key, sort_keys=True)
 
     def _dataset(self, config: Config) -> Dataset:
         """Loaded once per worker for every trial that reads the same data the same way."""
