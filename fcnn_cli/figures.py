@@ -282,17 +282,22 @@ def speed_of_learning(diagnostics: Sequence[dict[str, Any]]) -> str:
     plt = pyplot()
     fig, ax = _diagnostics_axes(plt, "diagnostics-speed", "speed of learning",
                                 "‖∂C/∂b‖ (log scale)")
+    _log_lines_per_layer(ax, diagnostics, "speed")
+    return _svg(fig, "speed")
+
+
+def _log_lines_per_layer(ax: Axes, diagnostics: Sequence[dict[str, Any]], key: str) -> None:
+    """One line per layer of the series `key` against epoch, on a log axis."""
     layers = len(diagnostics)
     epochs = 0
     for i, layer in enumerate(diagnostics):
-        speed = _positive(layer["speed"])
-        epochs = max(epochs, len(speed))
-        ax.plot(np.arange(1, len(speed) + 1), speed, color=layer_colour(i, layers), lw=1.5,
-                marker="o" if len(speed) <= 30 else None, ms=3, label=layer_name(i, layers))
+        values = _positive(layer[key])
+        epochs = max(epochs, len(values))
+        ax.plot(np.arange(1, len(values) + 1), values, color=layer_colour(i, layers), lw=1.5,
+                marker="o" if len(values) <= 30 else None, ms=3, label=layer_name(i, layers))
     ax.set_yscale("log")
     _epoch_axis(ax, epochs)
     _legend_below(ax)
-    return _svg(fig, "speed")
 
 
 def unit_fractions(diagnostics: Sequence[dict[str, Any]]) -> str:
@@ -340,16 +345,7 @@ def update_ratios(diagnostics: Sequence[dict[str, Any]], band: tuple[float, floa
                                 "‖Δw‖ / ‖w‖ (log scale)")
     ax.axhspan(*band, color=COLOURS["best"], alpha=0.12, lw=0)
     ax.axhline(target, color=COLOURS["best"], lw=1, ls="--", label=f"{target:.0e} rule of thumb")
-    layers = len(diagnostics)
-    epochs = 0
-    for i, layer in enumerate(diagnostics):
-        ratio = _positive(layer["update_ratio"])
-        epochs = max(epochs, len(ratio))
-        ax.plot(np.arange(1, len(ratio) + 1), ratio, color=layer_colour(i, layers), lw=1.5,
-                marker="o" if len(ratio) <= 30 else None, ms=3, label=layer_name(i, layers))
-    ax.set_yscale("log")
-    _epoch_axis(ax, epochs)
-    _legend_below(ax)
+    _log_lines_per_layer(ax, diagnostics, "update_ratio")
     return _svg(fig, "ratio")
 
 

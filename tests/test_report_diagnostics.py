@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,23 +149,6 @@ def test_a_trained_model_reports_the_diagnostics_training_recorded(digits_model:
 
 
 # --- in a browser ----------------------------------------------------------------------------
-
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if CHROMIUM is None:
-        pytest.skip("needs the system Chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
-        yield chromium
-        chromium.close()
-
 
 @pytest.fixture(scope="module")
 def page_file(deep_page: str, tmp_path_factory: pytest.TempPathFactory) -> Path:

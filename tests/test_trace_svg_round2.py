@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from html import unescape
 from pathlib import Path
@@ -349,21 +348,6 @@ def test_mnist_has_no_decision_regions(mnist_svg: str) -> None:
 
 
 # --- the pages in a browser ----------------------------------------------------------------
-
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if CHROMIUM is None:
-        pytest.skip("needs the system Chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
-                                              args=["--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
-
 
 @pytest.mark.parametrize("args", [["mlp-2-3-1"], ["learning-slowdown"],
                                   ["--model", "mnist", "--input", IMAGE]],
