@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # loaded by `train` and `load_config`: predicting needs no py
 
     from fcnn_cli.compare import Comparison
     from fcnn_cli.config import Config
+    from fcnn_cli.tracking import Tracking
     from fcnn_cli.training import EpochRow, Outcome, Reporter
     from fcnn_cli.tuning.search import SearchOutcome, TrialRow
 
@@ -59,6 +60,7 @@ def train(config: str | Path | dict[str, Any] | Config, *,
           out: str | Path | None = None, resume: str | Path | None = None,
           log: str | Path | None = None,
           progress: Callable[[EpochRow], Any] | Reporter | None = None,
+          track: str | None = None, tensorboard: str | Path | None = None,
           overrides: list[str] | None = None, **changes: Any) -> Outcome:
     """Train as `config` says (a YAML file, a built-in recipe name, a mapping or a
     Config), save the model to `out` (default: the config's `output`) and return it
@@ -69,7 +71,9 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     called with each epoch's `EpochRow` (or is a full `Reporter`, as the CLI passes).
     `resume` continues from a checkpoint; `log` appends one JSON object per epoch. On
     Ctrl-C a checkpoint is written and `fcnn_cli.training.Interrupted` (an FcnnError)
-    says where.
+    says where. `track="mlflow"` logs the run to MLflow and `tensorboard` writes event
+    files into that folder (as the config's `tracking` section does); a tracker that
+    fails is a warning, never a lost run.
     """
     import yaml
 
@@ -77,6 +81,7 @@ def train(config: str | Path | dict[str, Any] | Config, *,
     from fcnn_cli.training import Trainer, prepare_files
 
     cfg = load_config(config, overrides, **changes)
+    tracking = _tracking(cfg, track, tensorboard)  # a missing package: said before any file
     reporter = _Recording(progress)
     for message in config_warnings(cfg):
         reporter.warn(message)
@@ -89,11 +94,34 @@ def train(config: str | Path | dict[str, Any] | Config, *,
         name=Path(cfg.output).name if out is not None else None)
     if cfg.data.path is not None:  # so eval finds the data from any folder later
         cfg.data.path = str(Path(cfg.data.path).expanduser().resolve())
-    text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
-    trainer = Trainer(cfg, text, output, reporter, log_file)
+    # where the run is logged is no part of the model (and a tracking URI may hold secrets)
+    text = yaml.safe_dump(cfg.model_dump(mode="json", exclude={"tracking"}), sort_keys=False)
+    trainer = Trainer(cfg, text, output, reporter, log_file, tracking=tracking)
     outcome = trainer.run(Path(resume) if resume is not None else None)
     outcome.warnings = reporter.warnings
     return outcome
+
+
+def _tracking(cfg: Config, track: str | None, tensorboard: str | Path | None) -> Tracking:
+    """The config's `tracking` section with `--track` and `--tensorboard` set in."""
+    from fcnn_cli.tracking import Tracking
+
+    if track is not None and track != "mlflow":
+        raise FcnnError(f"--track {track!r}: the tracker is mlflow (TensorBoard: "
+                        "--tensorboard DIR)")
+    section = cfg.tracking
+    mlflow = section.mlflow.model_dump() if section and section.mlflow else None
+    board = section.tensorboard.model_dump() if section and section.tensorboard else None
+    if track == "mlflow" and mlflow is None:
+        mlflow = {}
+    if tensorboard is not None:
+        board = {**(board or {"histograms_every": 5}), "dir": str(tensorboard)}
+    if board is not None and board.get("dir") is None:
+        raise FcnnError("tracking.tensorboard: give the folder for the event files, as "
+                        "tracking.tensorboard.dir or --tensorboard DIR")
+    tracking = Tracking(mlflow, board)
+    tracking.check()
+    return tracking
 
 
 def augmented(config: str | Path | dict[str, Any] | Config, count: int = 4, variants: int = 3,
@@ -157,6 +185,7 @@ def tune(config: str | Path | dict[str, Any] | Config, space: str | Path, *,
          trials: int = 20, timeout: float | None = None, jobs: int = 1,
          storage: str | None = None, study: str | None = None, out: str | Path | None = None,
          prune: bool = True, progress: Callable[[list[TrialRow]], Any] | Any = None,
+         track: str | None = None, tensorboard: str | Path | None = None,
          overrides: list[str] | None = None, **changes: Any) -> SearchOutcome:
     """Search the values `space` (a YAML file) lists for `config`, on Optuna: TPE seeded
     from the config's seed, the median pruner, each trial scored on the validation split
@@ -171,17 +200,25 @@ def tune(config: str | Path | dict[str, Any] | Config, space: str | Path, *,
     config is written to `out` (default `<study>.best.yaml`): `result.best_config` is that
     path. `result.trials` lists every trial of the study, `result.best` the best complete
     one (None if none completed), `result.plan.earlier` how many earlier runs had finished.
+    `track="mlflow"` logs the study as an MLflow run and each trial as its child run;
+    `tensorboard` writes each trial's event files into `<tensorboard>/trial-NNNN`.
+    Tracking problems are in `result.warnings`.
     """
+    import dataclasses
+
     from fcnn_cli.tuning import search
     from fcnn_cli.tuning.best import write_best_config
     from fcnn_cli.tuning.plan import make_plan
 
+    # checked before the study is made: a bad tracking URI writes nothing
+    tracking = _tracking(load_config(config, overrides, **changes), track, tensorboard)
     plan, study_, dataset, best_path = make_plan(config, space, trials, timeout, jobs, storage,
                                                  study, out, prune, overrides, changes)
+    plan = dataclasses.replace(plan, tracking=tracking or None)
     if hasattr(progress, "start"):
         progress.start(plan)
     show = getattr(progress, "show", progress) or (lambda rows: None)
-    outcome = search.search(plan, study_, dataset, show)
+    outcome = search.search(plan, study_, dataset, show, getattr(progress, "warn", None))
     if outcome.best is not None:
         outcome.best_config = write_best_config(plan, outcome.best, len(outcome.rows),
                                                 best_path)

@@ -119,6 +119,16 @@ def _run(job: Callable[[], Any]) -> Any:
         raise typer.Exit(1) from None
 
 
+TrackOption = Annotated[str | None, typer.Option(
+    "--track", metavar="mlflow",
+    help="Log the run to MLflow: MLFLOW_TRACKING_URI (default ./mlflow.db), experiment "
+         "MLFLOW_EXPERIMENT_NAME or the config's name (also: tracking.mlflow in the "
+         "config).")]
+TensorBoardOption = Annotated[str | None, typer.Option(
+    "--tensorboard", metavar="DIR",
+    help="Write TensorBoard event files into DIR (also: tracking.tensorboard.dir).")]
+
+
 @app.command(short_help="Train a network from a config and save it.")
 def train(
     config: Annotated[str, typer.Argument(
@@ -140,6 +150,8 @@ def train(
     show_augment: Annotated[bool, typer.Option(
         "--show-augment", help="Draw a few training pictures and deformed copies as "
                                "data.augment makes them, then stop (no training).")] = False,
+    track: TrackOption = None,
+    tensorboard: TensorBoardOption = None,
 ) -> None:
     """Train a network as the config says; save it as HDF5."""
 
@@ -152,7 +164,8 @@ def train(
             return
         try:
             outcome = api.train(config, out=out, resume=resume, log=log,
-                                progress=ui.make_reporter(quiet), overrides=overrides)
+                                progress=ui.make_reporter(quiet), overrides=overrides,
+                                track=track, tensorboard=tensorboard)
         except Interrupted as stopped:
             command = ["fcnn", "train", str(config)]
             command += ["--out", str(out)] if out else []
@@ -160,6 +173,8 @@ def train(
                 command += ["--set", item]
             command += ["--log", str(log)] if log else []
             command += ["--quiet"] if quiet else []
+            command += ["--track", track] if track else []
+            command += ["--tensorboard", tensorboard] if tensorboard else []
             command += ["--resume", str(stopped.checkpoint)]
             print(f"{_shown(stopped.message)}\nresume with: {_command_line(command)}",
                   file=sys.stderr)
@@ -203,6 +218,8 @@ def tune(
         "--no-prune", help="Run every trial to its last epoch (no median pruning).")] = False,
     overrides: Annotated[list[str] | None, typer.Option(
         "--set", metavar="KEY=VALUE", help="Override a value of the base config.")] = None,
+    track: TrackOption = None,
+    tensorboard: TensorBoardOption = None,
 ) -> None:
     """Search hyperparameters on Optuna; write the best config (and train it)."""
 
@@ -213,9 +230,12 @@ def tune(
         try:
             outcome = api.tune(config, space, trials=trials, timeout=timeout, jobs=jobs,
                                storage=storage, study=study, out=out, prune=not no_prune,
-                               progress=display, overrides=overrides)
+                               progress=display, overrides=overrides, track=track,
+                               tensorboard=tensorboard)
         finally:
             display.close()
+        for message in outcome.warnings:  # tracking problems, kept from the live display
+            ui.warn(message)
         ui.tune_summary(outcome)
         if outcome.stopped:
             done = len(outcome.rows) - outcome.count("failed")
@@ -224,7 +244,8 @@ def tune(
                   f"{_command_line(['fcnn', *sys.argv[1:]])}", file=sys.stderr)
             raise typer.Exit(outcome.exit_code)
         if train_best and outcome.best_config is not None:
-            trained = api.train(outcome.best_config, progress=ui.make_reporter(False))
+            trained = api.train(outcome.best_config, progress=ui.make_reporter(False),
+                                track=track, tensorboard=tensorboard and f"{tensorboard}/best")
             ui.training_summary(trained)
 
     _run(job)

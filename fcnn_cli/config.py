@@ -308,6 +308,38 @@ class TrainingConfig(Strict):
     checkpoint_every: int = Field(1, ge=0, description="Epochs between checkpoints; 0 = never.")
 
 
+class MlflowConfig(Strict):
+    tracking_uri: str | None = Field(
+        None, description="The MLflow store or server: http://host:5000, sqlite:///mlflow.db, "
+                          "file:./mlruns (default: MLFLOW_TRACKING_URI, else ./mlflow.db). "
+                          "Credentials belong in MLFLOW_TRACKING_USERNAME/PASSWORD, not here.")
+    experiment: str | None = Field(
+        None, description="The experiment (default: MLFLOW_EXPERIMENT_NAME, else the "
+                          "config's name).")
+    run_name: str | None = Field(None, description="The run's name (default: MLflow's).")
+
+
+class TensorBoardConfig(Strict):
+    dir: str | None = Field(None, description="The folder for the event files (tensorboard "
+                                              "--logdir); or give --tensorboard DIR.")
+    histograms_every: int = Field(5, gt=0, description="Epochs between weight and gradient "
+                                                       "histograms.")
+
+
+class TrackingConfig(Strict):
+    mlflow: MlflowConfig | None = Field(
+        None, description="Log the run to MLflow ({} or true: the defaults).")
+    tensorboard: TensorBoardConfig | None = Field(
+        None, description="Write TensorBoard event files.")
+
+    @field_validator("mlflow", mode="before")
+    @classmethod
+    def _true_is_defaults(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        return None if value is False else value
+
+
 class Config(Strict):
     name: str = "fcnn-model"
     seed: int = Field(42, ge=0, description="Seeds every random draw: the split, the initial "
@@ -319,6 +351,9 @@ class Config(Strict):
     cost: CostName = "log-likelihood"
     training: TrainingConfig = TrainingConfig()
     output: str = Field("model.h5", description="Where the trained model is saved.")
+    tracking: TrackingConfig | None = Field(
+        None, description="Where the run is logged besides the model file: MLflow, "
+                          "TensorBoard (the `track` extra). Not stored in the model.")
 
     @model_validator(mode="after")
     def _seed_draws_the_data(self) -> Config:

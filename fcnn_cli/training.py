@@ -34,6 +34,7 @@ from fcnn_cli.store import Checkpoint, load_checkpoint, save_checkpoint, save_mo
 if TYPE_CHECKING:
     from fcnn_cli.data.augment import DeformedEpochs
     from fcnn_cli.data.sources import Dataset
+    from fcnn_cli.tracking import Trackers, Tracking
 
 HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
@@ -218,6 +219,7 @@ class LoopState:
     stale_epochs: int = 0
     epoch_seconds: float = 0.0      # time already spent on `epoch` before an interruption
     diagnostics: list[dict[str, Any]] = field(default_factory=list)  # Model.diagnostics
+    tracking: dict[str, Any] = field(default_factory=dict)  # each tracker's state (a run id)
 
 
 def loop_state(raw: dict[str, Any], path: Path) -> LoopState:
@@ -238,6 +240,9 @@ def loop_state(raw: dict[str, Any], path: Path) -> LoopState:
     for name in ("best_score", "epoch_seconds"):
         if not isinstance(raw.get(name, 0.0), (int, float, type(None))):
             raise damaged(f"{name} is not a number")
+    tracking = raw.get("tracking", {})
+    if not isinstance(tracking, dict) or not all(isinstance(v, dict) for v in tracking.values()):
+        raise damaged("tracking state is not one mapping per tracker")
     for name in ("shuffle_state", "dropout_state"):
         state = raw.get(name)
         if state is not None:
@@ -308,13 +313,27 @@ class StopSignals:
                 signal.signal(s, handler)
 
 
+def _status(error: BaseException) -> str:
+    """How a run that raised `error` ended, as trackers record it."""
+    if isinstance(error, (Interrupted, KeyboardInterrupt)):
+        return "interrupted"
+    if isinstance(error, Diverged):
+        return "diverged"
+    return str(getattr(error, "tracking_status", "failed"))  # a pruned trial says "pruned"
+
+
 class Trainer:
     def __init__(self, config: Config, config_text: str, output: Path, reporter: Reporter,
                  log_file: Path | None = None, dataset: Dataset | None = None,
-                 score_test: bool = True, diagnostics: bool = True) -> None:
+                 score_test: bool = True, diagnostics: bool = True,
+                 tracking: Tracking | None = None, trial: int | None = None,
+                 params: dict[str, Any] | None = None) -> None:
         """`dataset`: the data `config.data` names, when already loaded (a search reuses
         it); `score_test`: False leaves the test split unseen (a search must not look);
-        `diagnostics`: False records no per-layer diagnostics (to measure what they cost)."""
+        `diagnostics`: False records no per-layer diagnostics (to measure what they cost);
+        `tracking`: where the run is logged (MLflow, TensorBoard); `trial`: a tune trial's
+        number (a child run); `params`: what the trackers log as its hyperparameters
+        (default: the whole resolved config, flattened)."""
         self.config = config
         self.config_text = config_text
         self.output = output
@@ -324,6 +343,8 @@ class Trainer:
         self.dataset = dataset
         self.score_test = score_test
         self.record_diagnostics = diagnostics
+        self.tracking, self.trial, self.params = tracking, trial, params
+        self.trackers: Trackers | None = None
 
     def run(self, resume: Path | None = None) -> Outcome:
         config = self.config
@@ -359,7 +380,24 @@ class Trainer:
             if dataset.image and dataset.picture_files else None,
             "augment": data.augment.spec().describe() if data.augment else None,
         })
+        self._start_tracking(state)
+        try:
+            outcome = self._train(x, y, state)
+        except BaseException as error:
+            self._end_tracking(_status(error))
+            raise
+        self._end_tracking("finished", outcome)
+        net, accuracy = self.net, state.history["train_accuracy"]
+        outcome.warnings = diag.advice(state.diagnostics,
+                                       net.cost.fused_with == net.activations[-1].name,
+                                       fitted=diag.fitted(accuracy))
+        for line in outcome.warnings:
+            self.reporter.warn(line)
+        return outcome
+
+    def _train(self, x: np.ndarray | RawInputs, y: np.ndarray, state: LoopState) -> Outcome:
         from fcnn_cli.threads import blas_threads, default_threads
+        config = self.config
         default = default_threads(self.net.sizes, config.training.batch_size)
         with blas_threads(config.training.threads, default) as problem, \
                 StopSignals().installed() as stop, self._deformations(x) as deformed:
@@ -370,14 +408,69 @@ class Trainer:
                 stopped_early = self._loop(x, y, state, stop, deformed)
         self.reporter.finish()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            outcome = self._finish(state, stopped_early)
-        net, accuracy = self.net, state.history["train_accuracy"]
-        outcome.warnings = diag.advice(state.diagnostics,
-                                       net.cost.fused_with == net.activations[-1].name,
-                                       fitted=diag.fitted(accuracy))
-        for line in outcome.warnings:
-            self.reporter.warn(line)
-        return outcome
+            return self._finish(state, stopped_early)
+
+    def _start_tracking(self, state: LoopState) -> None:
+        if not self.tracking:
+            return
+        from fcnn_cli import __version__
+        from fcnn_cli.tracking import RunStart, flat_params
+        from fcnn_cli.yamlfile import parse
+
+        self.trackers = self.tracking.trackers(self.reporter.warn, self.trial)
+        data = self.config.data
+        tags = {"fcnn_version": __version__,
+                "dataset": data.dataset or Path(data.path or "").name,
+                "architecture": "-".join(map(str, self.net.sizes))}
+        if self.trial is not None:
+            tags["trial_number"] = str(self.trial)
+        params = self.params if self.params is not None else flat_params(
+            parse(self.config_text, "the config") if self.config_text else {})
+        self.trackers.start(RunStart(self.config.name, self.config_text, params, tags,
+                                     self.output, state.epoch, state.tracking))
+
+    def _end_tracking(self, status: str, outcome: Outcome | None = None) -> None:
+        if not self.trackers:
+            return
+        import tempfile
+
+        from fcnn_cli.tracking import RunEnd
+
+        test = {k: float(v) for k, v in (outcome.test or {}).items()
+                if isinstance(v, (int, float))} if outcome else {}
+        with tempfile.TemporaryDirectory(prefix="fcnn-track-") as folder:
+            try:
+                files = self._artifacts(Path(folder), outcome) if outcome else {}
+            except Exception as error:  # (the model is saved: a missing file costs nothing)
+                self.reporter.warn(f"no files attached to the tracked run ({error})")
+                files = {}
+            self.trackers.end(RunEnd(status, test, files))
+
+    def _artifacts(self, folder: Path, outcome: Outcome) -> dict[str, Path]:
+        """What a tracker attaches to a finished run: the resolved config, the model, its
+        history, and its report page when matplotlib (the report extra) is there."""
+        import importlib.util
+
+        if self.trackers is None or not self.trackers.wants_files or self.trial is not None:
+            return {}
+        config = folder / f"{self.output.stem}.config.yaml"
+        config.write_text(self.config_text, encoding="utf-8")
+        history = folder / f"{self.output.stem}.history.json"
+        history.write_text(json_text({k: [float(v) for v in values] for k, values
+                                      in outcome.history.items()}), encoding="utf-8")
+        files = {"config": config, "model": outcome.output, "history": history}
+        if importlib.util.find_spec("matplotlib") is None:
+            self.reporter.warn("no report page attached to the tracked run: it needs "
+                               "matplotlib (pip install 'fcnn[report]')")
+            return files
+        from fcnn_cli import report
+
+        try:
+            files["report"] = report.write(outcome.model, folder / f"{self.output.stem}."
+                                           "report.html", warn=lambda message: None)
+        except FcnnError as error:
+            self.reporter.warn(f"no report page attached to the tracked run: {error.message}")
+        return files
 
     def _probe(self, x: np.ndarray | RawInputs, y: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -484,6 +577,12 @@ class Trainer:
         improved = self._track_best(epoch, val_loss, val_acc, state)
         row = EpochRow(epoch + 1, self.config.training.epochs, stats.cost, train_acc, val_loss,
                        val_acc, self.optimizer.lr, seconds, rate, improved)
+        if self.trackers:  # before the reporter, which may stop the run (a pruned trial)
+            from fcnn_cli.tracking import EpochEnd
+
+            metrics = {key: state.history[key][-1] for key in HISTORY_KEYS}
+            self.trackers.epoch_end(EpochEnd(epoch + 1, metrics, state.diagnostics, self.net,
+                                             self.probe))
         self.reporter.epoch_end(row)
         if self.log_file is not None:
             with self.log_file.open("a") as log:
@@ -545,6 +644,8 @@ class Trainer:
                 {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()})
 
     def _save_checkpoint(self, state: LoopState) -> None:
+        if self.trackers:
+            state.tracking = self.trackers.state()
         arrays = {f"best/{i}": p for i, p in enumerate(getattr(self, "best", []))}
         save_checkpoint(self.checkpoint, Checkpoint(
             self._model(state), self.optimizer.state(), dataclasses.asdict(state), arrays))

@@ -18,6 +18,7 @@ from fcnn_cli.tuning.space import SearchSpace, load_space
 if TYPE_CHECKING:
     from fcnn_cli.config import Config
     from fcnn_cli.data.sources import Dataset
+    from fcnn_cli.tracking import Tracking
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Plan:
     metric: str              # val_accuracy (maximised) or val_loss (minimised)
     prune: bool
     earlier: int = 0         # trials the study had finished before this run: it continues
+    tracking: Tracking | None = None  # MLflow (a child run per trial), TensorBoard
 
     @property
     def maximize(self) -> bool:

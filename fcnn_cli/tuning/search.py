@@ -70,6 +70,7 @@ class SearchOutcome:
     stopped: str | None = None       # the signal that ended the search early, if one did
     exit_code: int = 0
     best_config: Path | None = None  # the best values written into the base config
+    warnings: list[str] = field(default_factory=list)  # tracking problems, said once each
 
     @property
     def trials(self) -> list[TrialRow]:
@@ -161,14 +162,21 @@ class Objective:
         from fcnn_cli.training import Diverged, Interrupted, Trainer
 
         reporter = TrialReporter(trial, self.plan.metric, self.plan.maximize)
+        trainer = None
         try:
             dataset = self._dataset(config)
             self._share_cores(config, dataset)
             if self.stop is not None and self.stop.signal is not None:
                 raise Stopped(self.stop.signal)  # came while the data loaded
             with tempfile.TemporaryDirectory(prefix="fcnn-trial-") as folder:
-                Trainer(config, "", Path(folder) / "trial.h5", reporter, dataset=dataset,
-                        score_test=False).run()
+                trainer = Trainer(config, "", Path(folder) / "trial.h5", reporter,
+                                  dataset=dataset, score_test=False,
+                                  tracking=self.plan.tracking, trial=trial.number,
+                                  params=dict(trial.params))
+                try:
+                    trainer.run()
+                finally:
+                    _note_tracking(trial, trainer, reporter)
         except Diverged as error:  # as bad as a trial gets: pruned, so TPE avoids it
             trial.set_user_attr("note", error.message.split(":")[0])
             raise optuna_side.pruned() from None
@@ -223,6 +231,7 @@ class TrialReporter:
         self.trial, self.metric, self.maximize = trial, metric, maximize
         self.best: float | None = None
         self.seconds = 0.0  # training time so far, for the time pruning saves
+        self.warnings: list[str] = []  # the trainer's and trackers' warnings
 
     def epoch_end(self, row: EpochRow) -> None:
         value = getattr(row, self.metric)
@@ -234,14 +243,31 @@ class TrialReporter:
         self.seconds += row.seconds
         if self.trial.should_prune():
             self.trial.set_user_attr("epoch_seconds", self.seconds / row.epoch)
-            raise optuna_side.pruned()
+            pruned = optuna_side.pruned()
+            pruned.tracking_status = "pruned"  # type: ignore[attr-defined]  # (its MLflow run)
+            raise pruned
 
-    def warn(self, message: str) -> None: ...
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
     def loading(self, done: int, total: int) -> None: ...
     def start(self, summary: dict[str, Any]) -> None: ...
     def epoch_start(self, epoch: int, epochs: int, batches: int, samples: int) -> None: ...
     def batch(self, done: int, batches: int, seen: int) -> None: ...
     def finish(self) -> None: ...
+
+
+def _note_tracking(trial: Any, trainer: Any, reporter: TrialReporter) -> None:
+    """Keep the trial's MLflow run id and its trackers' warnings in the study, where the
+    search (in another process, perhaps) finds them."""
+    if trainer.trackers is None:
+        return
+    run_id = trainer.trackers.state().get("mlflow", {}).get("run_id")
+    if run_id:
+        trial.set_user_attr("mlflow_run_id", run_id)
+    problems = [m for m in reporter.warnings if "MLflow" in m or "tracking" in m]
+    if problems:
+        trial.set_user_attr("tracking_warning", problems[0])
 
 
 def run_worker(plan: Plan, dataset: Dataset | None = None) -> int | None:
@@ -305,21 +331,93 @@ class Watcher:
 
 
 def search(plan: Plan, study: Any, dataset: Dataset, show: Callable[[list[TrialRow]], None],
-           interval: float = 1.0) -> SearchOutcome:
+           warn: Callable[[str], None] | None = None, interval: float = 1.0) -> SearchOutcome:
     """Run the search of `study` (opened by `study.open_study`) on this machine with
-    `plan.jobs` workers, and say how it went."""
-    with Watcher(plan, show, interval):
-        if plan.jobs == 1:
-            stopped = run_worker(plan, dataset)
-        else:
-            stopped = _run_processes(plan)
+    `plan.jobs` workers, and say how it went; `warn` hears tracking problems as well as
+    the outcome's `warnings`."""
+    warnings: list[str] = []
+
+    def said(message: str) -> None:
+        warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    parent = StudyRun(plan, study, said)
+    plan = parent.plan
+    try:
+        with Watcher(plan, show, interval):
+            if plan.jobs == 1:
+                stopped = run_worker(plan, dataset)
+            else:
+                stopped = _run_processes(plan)
+    except BaseException:
+        parent.end(study, None, "failed")
+        raise
     rows = rows_of(study)
     outcome = SearchOutcome(plan, rows, best_of(rows, plan.maximize),
-                            optuna_side.importances(study))
+                            optuna_side.importances(study), warnings=warnings)
     if stopped is not None:
         name = signal.Signals(stopped).name
         outcome.stopped, outcome.exit_code = name, 128 + int(stopped)
+    parent.end(study, outcome.best, "interrupted" if stopped is not None else "finished")
     return outcome
+
+
+class StudyRun:
+    """The study's MLflow run, the trials' runs its children: made (or, for a study that
+    continues, taken up again) before the first trial, its id handed to every worker."""
+
+    def __init__(self, plan: Plan, study: Any, warn: Callable[[str], None]) -> None:
+        self.plan, self.warn, self.tracker = plan, warn, None
+        tracking = plan.tracking
+        if tracking is None or tracking.mlflow is None:
+            return
+        from dataclasses import replace
+
+        from fcnn_cli import __version__
+        from fcnn_cli.tracking import RunStart
+        from fcnn_cli.tracking.mlflow_log import MlflowTracker
+
+        options = {"run_name": plan.study, **{k: v for k, v in tracking.mlflow.items() if v}}
+        self.tracker = MlflowTracker(warn, files=False, **options)
+        earlier = study.user_attrs.get("mlflow_run_id")
+        params = {"study": plan.study, "metric": plan.metric, "trials": plan.trials,
+                  **{f"space.{p.key}": p.describe()
+                     for p in plan.space.params}}
+        self.tracker.start(RunStart(
+            str(plan.raw.get("name", plan.study)), "", params,
+            {"fcnn_version": __version__, "study": plan.study}, Path(),
+            state={"run_id": earlier} if isinstance(earlier, str) else {}))
+        run_id = self.tracker.run_id if self.tracker.online else None
+        if run_id is None:  # said already: the trials are not logged to MLflow either
+            self.plan = replace(plan, tracking=replace(tracking, mlflow=None) if
+                                tracking.tensorboard else None)
+            return
+        study.set_user_attr("mlflow_run_id", run_id)
+        self.plan = replace(plan, tracking=replace(tracking, parent_run_id=run_id))
+
+    def end(self, study: Any, best: TrialRow | None, status: str) -> None:
+        if self.tracker is None:
+            return
+        from fcnn_cli.tracking import RunEnd
+
+        trials = study.get_trials(deepcopy=False)
+        problems = [t.user_attrs["tracking_warning"] for t in trials
+                    if "tracking_warning" in t.user_attrs]
+        if problems:
+            self.warn(f"{len(problems)} trial(s) not fully logged to MLflow; the first: "
+                      f"{problems[0]}")
+        if best is not None:
+            self.tracker.tag({"best_trial": best.number,
+                              **{f"best.{k}": v for k, v in best.params.items()}})
+            self.tracker.metric({"best_value": best.value}, None, int(time.time() * 1000))
+            child = next((t.user_attrs.get("mlflow_run_id") for t in trials
+                          if t.number == best.number), None)
+            if child and self.tracker.online:
+                self.tracker._try(lambda: self.tracker.client.set_tag(child, "best_trial",
+                                                                      "true"),
+                                  "did not take the best trial's tag")
+        self.tracker.end(RunEnd(status))
 
 
 def _run_processes(plan: Plan) -> int | None:
