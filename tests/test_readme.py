@@ -71,3 +71,13 @@ def test_the_readme_trace_file_is_well_conditioned(tmp_path: Path) -> None:
     trace = json.loads(traced.stdout)
     assert trace["gradient_check"]["max_rel_error"] < 1e-6
     assert round(trace["cost"], 5) == 0.05252  # the figure the README quotes
+
+
+def test_every_package_of_the_source_tree_goes_into_the_wheel() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads(PYPROJECT)["tool"]["setuptools"]["packages"])
+    source = ROOT / "fcnn_cli"
+    packages = {".".join(init.parent.relative_to(ROOT).parts)
+                for init in source.rglob("__init__.py") if "__pycache__" not in init.parts}
+    assert packages <= listed, sorted(packages - listed)
