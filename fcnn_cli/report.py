@@ -253,8 +253,8 @@ def _classification(ev: Evaluated, figures: ModuleType) -> str:
     rows += (f"<tr><th>macro average</th><th>{macro['precision']:.3f}</th>"
              f"<th>{macro['recall']:.3f}</th><th>{macro['f1']:.3f}</th>"
              f"<th>{report.n:,}</th></tr>")
-    table = ("<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>"
-             f"<th>support</th></tr>{rows}</table>")
+    table = ('<div class="wide"><table><tr><th>class</th><th>precision</th><th>recall</th>'
+             f"<th>F1</th><th>support</th></tr>{rows}</table></div>")
     picture = figures.confusion(report.confusion, report.class_names)
     caption = ("Confusion matrix: rows are the true classes, columns the predicted ones; "
                "each cell counts examples, its colour is the share of the true class.")
@@ -270,8 +270,8 @@ def _regression(ev: Evaluated, figures: ModuleType) -> str:
         f"<tr><td>{_text(name)}</td><td>{m['mae']:.4g}</td><td>{m['rmse']:.4g}</td>"
         f"<td>{'—' if m['r2'] is None else format(m['r2'], '.3f')}</td></tr>"
         for name, m in per_output.items())
-    table = ("<table><tr><th>output</th><th>MAE</th><th>RMSE</th><th>R²</th></tr>"
-             f"{rows}</table><p>Errors in the targets' units.</p>")
+    table = ('<div class="wide"><table><tr><th>output</th><th>MAE</th><th>RMSE</th>'
+             f"<th>R²</th></tr>{rows}</table></div><p>Errors in the targets' units.</p>")
     names = list(per_output)
     picture = figures.predicted_vs_true(ev.values, ev.labels.astype(np.float64), names)
     caption = "Predicted against true for each output; points on the dashed line are exact."

@@ -219,3 +219,14 @@ def test_narrow_screen_keeps_the_new_sections_within_the_page(browser: Any,
                     for i in range(page.locator(selector).count())):
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
     page.close()
+
+
+def test_narrow_screen_keeps_a_whole_classifier_report_within_the_page(
+        browser: Any, digits_model: Path, tmp_path: Path) -> None:
+    out = report.write(api.load_model(digits_model), tmp_path / "digits.html",
+                       warn=lambda message: None)
+    page = browser.new_page(viewport={"width": 400, "height": 800})
+    page.goto(out.as_uri())
+    assert page.locator("section#diagnostics").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    page.close()

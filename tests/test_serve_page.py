@@ -5,7 +5,6 @@ model's form, against the real app served by uvicorn."""
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
+from conftest import CHROMIUM  # noqa: E402  (and its `browser` fixture)
 from serve_process import in_thread  # noqa: E402
 
 from fcnn_cli import api  # noqa: E402
@@ -26,7 +26,6 @@ from fcnn_cli.model import Model  # noqa: E402
 from fcnn_cli.serving.options import ServeOptions  # noqa: E402
 
 expect = playwright_api.expect
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs the system Chromium "
                                 "(apt-get install chromium)")
 
@@ -59,17 +58,6 @@ def mnist() -> Model:
 def mnist_url(mnist: Model) -> Iterator[str]:
     with _serving(_app(mnist)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from trace_cli import run, trace_json
 from typer.testing import CliRunner
 
-from fcnn_cli.cli import app
-
 runner = CliRunner()
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, ["forward-trace", *args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def trace_json(*args: str) -> dict:
-    return json.loads(run(*args, "--format", "json"))
 
 
 def sigmoid(z: float) -> float:

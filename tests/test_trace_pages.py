@@ -11,9 +11,9 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from trace_cli import run as trace
+from trace_cli import visible_text
 
-from fcnn_cli.cli import app
 from fcnn_cli.trace.formatting import notation
 
 IMAGE = "mnist-test-0000-label-7.png"  # shipped with fcnn, found by name
@@ -29,18 +29,6 @@ layers:
   - {w: [[1, 2], [3, 4], [5, 6]], b: [0, 0, 0]}
   - {w: [[7, 8, 9]], b: [0], activation: sigmoid}
 """
-
-
-def trace(*args: str) -> str:
-    result = CliRunner().invoke(app, ["forward-trace", *args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def visible_text(page: str) -> str:
-    """What a reader sees of a page: no tags, no <title>s (tooltips), no <style>."""
-    page = re.sub(r"<(title|style)>.*?</\1>", " ", page, flags=re.S)
-    return unescape(re.sub(r"<[^>]+>", "", page))
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ step histories by updating a Network by hand with its own backprop."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from trace_cli import run, trace_json
 from typer.testing import CliRunner
 
 from fcnn_cli.cli import app
@@ -24,16 +24,6 @@ NEURON = {"x": [[1.0]], "y": [[0.0]], "lr": 0.15, "layers": [{"w": [[2.0]], "b":
 TWO_THREE_ONE = {"x": [[0.5, -1.0]], "y": [[0.0]], "lr": 0.1,
                  "layers": [{"w": [[1, 2], [3, 4], [5, 6]], "b": [0, 0, 0]},
                             {"w": [[7, 8, 9]], "b": [0], "activation": "sigmoid"}]}
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, ["forward-trace", *args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def as_json(*args: str) -> dict:
-    return json.loads(run(*args, "--format", "json"))
 
 
 def written(tmp_path: Path, data: dict, name: str = "trace.yaml") -> str:
@@ -65,7 +55,7 @@ def slowdown_by_hand(cross_entropy: bool, steps: int) -> float:
 # --- the learning slowdown -------------------------------------------------------------
 
 def test_learning_slowdown_quadratic_plateaus_and_cross_entropy_drops() -> None:
-    out = as_json("learning-slowdown")
+    out = trace_json("learning-slowdown")
     quadratic, cross_entropy = out["variants"]
     assert (quadratic["label"], cross_entropy["label"]) == ("cost: quadratic",
                                                             "cost: cross-entropy")
@@ -89,7 +79,7 @@ def test_learning_slowdown_prints_both_outputs_and_one_chart() -> None:
 
 
 def test_steps_on_the_command_line_override_the_file() -> None:
-    out = as_json("learning-slowdown", "--steps", "300")
+    out = trace_json("learning-slowdown", "--steps", "300")
     quadratic = out["variants"][0]
     assert len(quadratic["cost_history"]) == 301
     assert quadratic["a_after"][0][0] == pytest.approx(slowdown_by_hand(False, 300), rel=1e-12)
@@ -98,8 +88,8 @@ def test_steps_on_the_command_line_override_the_file() -> None:
 # --- the steps -------------------------------------------------------------------------
 
 def test_cost_history_has_k_plus_one_costs_starting_at_the_one_step_cost() -> None:
-    one = as_json("mlp-2-3-1")
-    many = as_json("mlp-2-3-1", "--steps", "7")
+    one = trace_json("mlp-2-3-1")
+    many = trace_json("mlp-2-3-1", "--steps", "7")
     assert "cost_history" not in one and "variants" not in one
     assert len(many["cost_history"]) == 8 and many["steps"] == 7
     assert many["cost_history"][0] == pytest.approx(one["cost"], rel=1e-15)
@@ -117,7 +107,7 @@ def test_two_steps_are_the_updates_done_by_hand_with_backprop() -> None:
         net.w = [w - spec.lr * g for w, g in zip(net.w, grads.w)]
         net.b = [b - spec.lr * g for b, g in zip(net.b, grads.b)]
     costs.append(net.cost_value(spec.x, spec.y))
-    out = as_json("mlp-2-3-1", "--steps", "2")
+    out = trace_json("mlp-2-3-1", "--steps", "2")
     assert out["cost_history"] == pytest.approx(costs, rel=1e-13)
     for l, layer in enumerate(out["layers"]):  # the tables: step 2's pass, w_new its update
         assert np.allclose(layer["w"], weights[1][l], rtol=1e-13, atol=0)
@@ -190,7 +180,7 @@ VARIANTS = [
 @pytest.mark.parametrize(("base", "vary", "labels"), VARIANTS)
 def test_each_kind_of_variant_is_labelled_and_differs(base: dict, vary: dict, labels: list[str],
                                                       tmp_path: Path) -> None:
-    out = as_json(written(tmp_path, {**base, "vary": vary}), "--steps", "5")
+    out = trace_json(written(tmp_path, {**base, "vary": vary}), "--steps", "5")
     variants = out["variants"]
     assert [v["label"] for v in variants] == labels
     finals = [v["cost_history"][-1] for v in variants]
@@ -199,7 +189,7 @@ def test_each_kind_of_variant_is_labelled_and_differs(base: dict, vary: dict, la
 
 
 def test_a_varied_activation_leaves_a_layer_that_names_its_own(tmp_path: Path) -> None:
-    out = as_json(written(tmp_path, {**TWO_THREE_ONE, "vary": {"activation": ["relu", "tanh"]}}))
+    out = trace_json(written(tmp_path, {**TWO_THREE_ONE, "vary": {"activation": ["relu", "tanh"]}}))
     assert [[layer["activation"] for layer in v["layers"]] for v in out["variants"]] == \
            [["relu", "sigmoid"], ["tanh", "sigmoid"]]
 
@@ -207,7 +197,7 @@ def test_a_varied_activation_leaves_a_layer_that_names_its_own(tmp_path: Path) -
 def test_varied_initial_weights_are_labelled_with_them(tmp_path: Path) -> None:
     data = {key: NEURON[key] for key in ("x", "y", "lr")}
     data["vary"] = {"layers": [[{"w": [[2.0]], "b": [2.0]}], [{"w": [[0.6]], "b": [0.9]}]]}
-    out = as_json(written(tmp_path, data), "--steps", "3")
+    out = trace_json(written(tmp_path, data), "--steps", "3")
     assert [v["label"] for v in out["variants"]] == ["weights: w¹ = 2, b¹ = 2",
                                                       "weights: w¹ = 0.6, b¹ = 0.9"]
     assert [v["layers"][0]["b"] for v in out["variants"]] != [[2.0], [2.0]]
@@ -224,7 +214,7 @@ def test_variants_are_columns_in_the_terminal(tmp_path: Path) -> None:
 
 
 def test_compare_costs_is_still_the_shorthand_for_varying_the_cost() -> None:
-    out = as_json("cross-entropy-vs-quadratic")
+    out = trace_json("cross-entropy-vs-quadratic")
     assert [v["label"] for v in out["variants"]] == ["cost: quadratic", "cost: cross-entropy"]
     assert "cost_history" not in out  # no steps: one step, as before
 
@@ -278,5 +268,5 @@ def test_varying_an_activation_every_layer_fixes_is_refused(tmp_path: Path) -> N
 
 def test_a_varied_key_need_not_be_given_alone(tmp_path: Path) -> None:
     data = {key: value for key, value in NEURON.items() if key != "lr"}
-    out = as_json(written(tmp_path, {**data, "vary": {"lr": [0.5, 0.05]}}))
+    out = trace_json(written(tmp_path, {**data, "vary": {"lr": [0.5, 0.05]}}))
     assert out["lr"] == 0.5 and [v["lr"] for v in out["variants"]] == [0.5, 0.05]

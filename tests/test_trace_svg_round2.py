@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from html import unescape
 from pathlib import Path
 
 import numpy as np
 import pytest
+from trace_cli import run as trace
+from trace_cli import visible_text
 from typer.testing import CliRunner
 
 from fcnn_cli.cli import app
@@ -57,18 +58,6 @@ layers:
   - {w: [[0.5, -0.25], [1.0, 0.75]], b: [0.1, -0.1]}
   - {w: [[1.0, -2.0], [0.5, 1.5]], b: [0, 0], activation: softmax}
 """
-
-
-def trace(*args: str) -> str:
-    result = CliRunner().invoke(app, ["forward-trace", *args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def visible_text(page: str) -> str:
-    """What a reader sees (and a printer prints): no tags, no <title> tooltips, no <style>."""
-    page = re.sub(r"<(title|style)>.*?</\1>", " ", page, flags=re.S)
-    return unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
