@@ -731,6 +731,35 @@ def serve(
     _run(job)
 
 
+@app.command(short_help="Train small networks live in the browser, as TensorFlow Playground.")
+def playground(
+    csv: Annotated[str | None, typer.Argument(
+        metavar="[CSV]", help="Your own data besides the built-in sets: two feature columns "
+                              "and a label column (2-10 classes, up to 20,000 rows).")] = None,
+    label_column: Annotated[str | None, typer.Option(
+        "--label-column", metavar="NAME", help="The CSV's label column (default: label).")
+    ] = None,
+    host: Annotated[str, typer.Option(
+        "--host", metavar="ADDRESS", help="Listen on this address: 127.0.0.1 (this machine "
+                                          "only) or 0.0.0.0 (every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT",
+                                      help="The port (0: any free one).")] = 8765,
+    no_open: Annotated[bool, typer.Option(
+        "--no-open", help="Do not open the page in the browser.")] = False,
+) -> None:
+    """Train small networks on 2-D data live in the browser: decision boundary, a heat map
+    per neuron, every number of backprop one click away; export the config `fcnn train`
+    reproduces. Ctrl-C stops it. Needs the serve extra: pip install 'fcnn[serve]'."""
+
+    def job() -> None:
+        from fcnn_cli.serving.playground.run import playground as run
+
+        run(csv, label_column=label_column, host=host, port=port, open_browser=not no_open)
+
+    _run(job)
+
+
 def main() -> None:
     _app_for(sys.argv[1:])()
 

@@ -368,6 +368,7 @@ class Trainer:
         self.optimizer = make_optimizer(opt.name, opt.lr, config.training.l2, opt.momentum,
                                         opt.nesterov, opt.beta1, opt.beta2, opt.eps)
         state = self._resume(resume) if resume else LoopState()
+        self.state = state  # for a reporter that looks on (the playground's frames)
         self.probe = self._probe(x, y)
         if self.probe is not None and not state.diagnostics:
             state.diagnostics = diag.empty_series(self.net)
@@ -638,6 +639,11 @@ class Trainer:
                                   "test": len(s.x_test)},
                      diagnostics=[{k: list(v) if isinstance(v, list) else v
                                    for k, v in layer.items()} for layer in state.diagnostics])
+
+    def model_now(self) -> Model:
+        """The model as it stands, as a checkpoint would save it (its network is the live
+        one, not a copy): for a reporter that looks on between epochs."""
+        return self._model(self.state)
 
     def _snapshot(self) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
         return ([p.copy() for p in self.net.params()],
