@@ -235,7 +235,9 @@ class Page:
             (self.folder / name).symlink_to(ROOT / name, target_is_directory=True)
         bin_dir = Path(tempfile.mkdtemp(prefix="fcnn-docs-bin-"))
         self.bin_dir = bin_dir
-        (bin_dir / "python").symlink_to(sys.executable)
+        python = bin_dir / "python"  # (a link would lose the virtual environment)
+        python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+        python.chmod(0o755)
         fcnn = bin_dir / "fcnn"
         fcnn.write_text("#!/bin/sh\n"
                         "# fcnn as the docs run it: with docs-test: shorten's settings\n"
