@@ -224,6 +224,17 @@ def mnist_folder() -> Path | None:
     return next((c for c in candidates if (c / "t10k-labels-idx1-ubyte.gz").exists()), None)
 
 
+def checkout_files() -> list[tuple[str, int, int]]:
+    """The files of the folders a page reaches through its links: name, size, mtime."""
+    found = []
+    for name in LINKED:
+        for path in (ROOT / name).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                stat = path.stat()
+                found.append((str(path.relative_to(ROOT)), stat.st_size, stat.st_mtime_ns))
+    return found
+
+
 class Page:
     """The temporary folder a page's examples run in, and the environment they see."""
 
@@ -258,10 +269,13 @@ class Page:
         }
         self.saved_env = {key: os.environ.get(key) for key in self.env}
         self.saved_cwd = os.getcwd()
+        self.checkout = checkout_files()
         os.environ.update(self.env)  # the page's python blocks see the same
         os.chdir(self.folder)
 
     def close(self) -> None:
+        """Back to where the tests were; the page must have written nothing into the
+        checkout through its links (`--out examples/x.h5` would)."""
         os.chdir(self.saved_cwd)
         for key, value in self.saved_env.items():
             if value is None:
@@ -270,6 +284,9 @@ class Page:
                 os.environ[key] = value
         shutil.rmtree(self.folder, ignore_errors=True)
         shutil.rmtree(self.bin_dir, ignore_errors=True)
+        changed = sorted(set(checkout_files()) ^ set(self.checkout))
+        if changed:
+            raise AssertionError(f"the page's examples changed the checkout: {changed[:5]}")
 
     def check(self, command: str, expected: str, settings: tuple[str, ...]) -> str | None:
         """What is wrong with `$ command`'s run against its expected output, or None."""
@@ -300,8 +317,13 @@ def teardown(namespace: dict[str, Any]) -> None:
     namespace["__page__"].close()
 
 
-pytest_collect_file = Sybil(parsers=[DocsParser()], patterns=["*.md"], setup=setup,
-                            teardown=teardown).pytest()
+def collector(folder: Path) -> Any:
+    """Sybil's pytest collector for the Markdown pages under `folder`."""
+    return Sybil(parsers=[DocsParser()], path=str(folder), patterns=["*.md"], setup=setup,
+                 teardown=teardown).pytest()
+
+
+pytest_collect_file = collector(Path(__file__).parent)
 
 
 # --- the count at the end of the run ------------------------------------------------------
