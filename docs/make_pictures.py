@@ -212,6 +212,15 @@ def mlflow(work: Path) -> None:
         with browser(1500, 1480) as page:
             page.goto(f"{url}/#/experiments/{experiment}/runs/{run_id}/model-metrics")
             page.wait_for_timeout(8000)
+            with contextlib.suppress(Exception):  # the assistant's side panel, where shown
+                page.get_by_role("button", name="Close", exact=True).click(timeout=3000)
+            diagnostics = page.locator('[role=button][aria-expanded="true"]',
+                                       has_text="diagnostics/")
+            while diagnostics.count():  # each layer's group of charts folded
+                diagnostics.first.click()
+                page.wait_for_timeout(300)
+            page.mouse.move(5, 700)
+            page.wait_for_timeout(1500)
             page.screenshot(path=IMAGES / "mlflow.png")
 
 
@@ -225,7 +234,8 @@ def tensorboard(work: Path) -> None:
     with server(["tensorboard", "--logdir", "runs/tb", "--host", "127.0.0.1", "--port",
                  str(port)], url, work):
         with browser(1400, 1000) as page:
-            page.goto(f"{url}/#timeseries")
+            # the Scalars dashboard, loss and accuracy only, unsmoothed
+            page.goto(f"{url}/#scalars&tagFilter=%5E(loss%7Caccuracy)%2F&_smoothingWeight=0")
             page.wait_for_timeout(8000)
             page.screenshot(path=IMAGES / "tensorboard.png")
 
