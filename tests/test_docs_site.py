@@ -214,6 +214,7 @@ def open_offline(browser: Any, url: str, width: int) -> tuple[Any, list[str]]:
 
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)  # the header's title swaps on scrolling, in a transition
     page.screenshot(path=str(SHOTS / f"test-{name}"), full_page=False)
 
 
