@@ -182,7 +182,7 @@ class DataConfig(Strict):
     target_normalize: Literal["standardize", "none"] = Field(
         "standardize", description="Regression targets: standardised on the training split "
                                    "for training; predictions come back in the original units.")
-    image: ImageConfig = ImageConfig()
+    image: ImageConfig = Field(ImageConfig(), description="How image files become inputs.")
     augment: AugmentConfig | None = Field(
         None, description="Random deformations of the training pictures, drawn afresh every "
                           "epoch (never of validation, test or predicted pictures).")
@@ -252,7 +252,7 @@ class DataConfig(Strict):
 
 class LayerConfig(Strict):
     units: int = Field(gt=0, le=MAX_COUNT, description="Neurons in this layer.")
-    activation: Activation = "relu"
+    activation: Activation = Field("relu", description="The layer's activation function.")
     dropout: float = Field(0.0, ge=0, lt=1,
                            description="Inverted dropout rate (hidden layers only).")
 
@@ -260,10 +260,14 @@ class LayerConfig(Strict):
 class ModelConfig(Strict):
     layers: list[LayerConfig] = Field(min_length=1,
                                       description="Hidden layers then the output layer.")
-    init: Literal["he", "glorot", "nielsen", "normal"] = "he"
+    init: Literal["he", "glorot", "nielsen", "normal"] = Field(
+        "he", description="Initial weights. he, glorot: scaled to keep the activations' "
+                          "variance through depth, biases 0; nielsen: N(0, 1/n_in) weights, "
+                          "normal: N(0, 1) weights, both with N(0, 1) biases (the lecture's).")
     slope: float = Field(0.01, ge=0,
                          description="Negative slope of leaky-relu; initial slope of prelu.")
-    dtype: Literal["float32", "float64"] = "float32"
+    dtype: Literal["float32", "float64"] = Field(
+        "float32", description="The floating-point type of the weights and the arithmetic.")
 
     @model_validator(mode="after")
     def _no_dropout_on_output(self) -> ModelConfig:
@@ -274,17 +278,20 @@ class ModelConfig(Strict):
 
 
 class OptimizerConfig(Strict):
-    name: Literal["sgd", "adam"] = "sgd"
+    name: Literal["sgd", "adam"] = Field("sgd", description="Stochastic gradient descent "
+                                                            "(with momentum) or Adam.")
     lr: float = Field(0.1, gt=0, description="The learning rate η.")
-    momentum: float = Field(0.0, ge=0, lt=1)
-    nesterov: bool = False
-    beta1: float = Field(0.9, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    eps: float = Field(1e-8, gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1, description="sgd: the momentum μ (0: plain SGD).")
+    nesterov: bool = Field(False, description="sgd: Nesterov's momentum instead of the classic.")
+    beta1: float = Field(0.9, ge=0, lt=1, description="adam: decay of the gradient's mean.")
+    beta2: float = Field(0.999, ge=0, lt=1, description="adam: decay of the squared gradient's "
+                                                         "mean.")
+    eps: float = Field(1e-8, gt=0, description="adam: added to the denominator's root.")
 
 
 class ScheduleConfig(Strict):
-    name: Literal["constant", "step", "exponential", "cosine"] = "constant"
+    name: Literal["constant", "step", "exponential", "cosine"] = Field(
+        "constant", description="How the learning rate changes from epoch to epoch.")
     gamma: float = Field(0.5, gt=0, le=1, description="Decay factor (step, exponential).")
     step_size: int = Field(10, gt=0, description="Epochs between decays (step).")
     min_lr: float = Field(0.0, ge=0, description="Final learning rate (cosine).")
@@ -292,17 +299,22 @@ class ScheduleConfig(Strict):
 
 class EarlyStoppingConfig(Strict):
     patience: int = Field(5, gt=0, description="Epochs without improvement before stopping.")
-    monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
-    min_delta: float = Field(0.0, ge=0)
+    monitor: Literal["val_loss", "val_accuracy"] = Field(
+        "val_loss", description="The validation figure that must improve.")
+    min_delta: float = Field(0.0, ge=0, description="The least change that counts as an "
+                                                    "improvement.")
 
 
 class TrainingConfig(Strict):
-    epochs: int = Field(10, gt=0)
-    batch_size: int = Field(64, gt=0, le=MAX_COUNT)
-    optimizer: OptimizerConfig = OptimizerConfig()
-    lr_schedule: ScheduleConfig = ScheduleConfig()
+    epochs: int = Field(10, gt=0, description="Passes over the training data.")
+    batch_size: int = Field(64, gt=0, le=MAX_COUNT, description="Examples per gradient step.")
+    optimizer: OptimizerConfig = Field(OptimizerConfig(), description="How the weights move.")
+    lr_schedule: ScheduleConfig = Field(ScheduleConfig(),
+                                        description="The learning rate over the epochs.")
     l2: float = Field(0.0, ge=0, description="L2 weight decay λ on weights (not biases).")
-    early_stopping: EarlyStoppingConfig | None = None
+    early_stopping: EarlyStoppingConfig | None = Field(
+        None, description="Stop when the validation figure stops improving, keeping the best "
+                          "epoch's weights (default: train every epoch).")
     threads: int | None = Field(
         None, gt=0, description="BLAS threads; default all cores. 1 is steadier on a busy machine.")
     checkpoint_every: int = Field(1, ge=0, description="Epochs between checkpoints; 0 = never.")
@@ -341,15 +353,20 @@ class TrackingConfig(Strict):
 
 
 class Config(Strict):
-    name: str = "fcnn-model"
+    name: str = Field("fcnn-model", description="The model's name, shown by info, report "
+                                                "and the trackers.")
     seed: int = Field(42, ge=0, description="Seeds every random draw: the split, the initial "
                                             "weights, the batches, dropout, augmentation, "
                                             "the 2-D datasets (a whole number ≥ 0, as "
                                             "NumPy takes).")
-    data: DataConfig
-    model: ModelConfig
-    cost: CostName = "log-likelihood"
-    training: TrainingConfig = TrainingConfig()
+    data: DataConfig = Field(description="What the network learns from.")
+    model: ModelConfig = Field(description="The layers.")
+    cost: CostName = Field("log-likelihood", description="log-likelihood: −ln a_y, with a "
+                                                         "softmax output; cross-entropy: "
+                                                         "−Σ [y ln a + (1 − y) ln(1 − a)], with "
+                                                         "sigmoid outputs; quadratic: "
+                                                         "½ Σ (y − a)².")
+    training: TrainingConfig = Field(TrainingConfig(), description="How it learns.")
     output: str = Field("model.h5", description="Where the trained model is saved.")
     tracking: TrackingConfig | None = Field(
         None, description="Where the run is logged besides the model file: MLflow, "

@@ -207,3 +207,12 @@ def test_a_csv_the_playground_cannot_draw_is_one_line(tmp_path: Path, text: str,
         read_csv(path)
     assert error.value.message.startswith(message)
     assert path.read_text() == text
+
+
+def test_the_teachers_link_in_the_documentation_is_a_state_with_those_controls_hidden() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "tutorials" / "playground.md")
+    link = next(line for line in page.read_text(encoding="utf-8").splitlines()
+                if line.startswith("http://127.0.0.1:8765/?"))
+    shown = PlaygroundState.from_query_string(link.split("?", 1)[1], {})
+    assert (shown.dataset, shown.layers, shown.seed) == ("spiral", (8, 8, 6), 4)
+    assert set(shown.hide) == {"dataset", "noise", "layers", "cost", "output", "seed"}

@@ -1,4 +1,6 @@
-"""What the README tells a new user to type works as written, from any folder."""
+"""What the README and the documentation pages tell a new user works as written, from any
+folder: the wheel they name is this version, and the snippets whose output the page's own
+example test cannot compare (what they print is written in a comment) print it."""
 
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGES = {page: page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").rglob("*.md"))}
+EXPORT_PAGE = ROOT / "docs" / "tutorials" / "export-import.md"
 PYPROJECT = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
 
-def python_block_after(heading: str) -> str:
-    """The first ```python block after the line that starts with `heading`."""
-    rest = README[README.index(heading):]
+def python_block_after(page: Path, heading: str) -> str:
+    """The first ```python block of `page` after the line that starts with `heading`."""
+    text = PAGES[page]
+    rest = text[text.index("\n" + heading):]
     return re.search(r"```python\n(.*?)```", rest, re.DOTALL).group(1)
 
 
@@ -27,19 +32,22 @@ def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def snippet_output(folder: Path, exported: str, heading: str) -> str:
-    """What the README's python block after `heading` prints, run in an empty `folder`
-    once `fcnn export mnist <exported>` has written the file it loads."""
+    """What the export tutorial's python block after `heading` prints, run in an empty
+    `folder` once `fcnn export mnist <exported>` has written the file it loads."""
     made = run_in(folder, "-m", "fcnn_cli", "export", "mnist", exported)
     assert made.returncode == 0, made.stderr
-    ran = run_in(folder, "-c", python_block_after(heading))
+    ran = run_in(folder, "-c", python_block_after(EXPORT_PAGE, heading))
     assert ran.returncode == 0, ran.stderr
     return ran.stdout.strip()
 
 
-def test_the_wheel_the_readme_installs_is_this_version() -> None:
+def test_the_wheel_the_readme_and_the_pages_install_is_this_version() -> None:
     version = re.search(r'^version = "(.+)"', PYPROJECT, re.MULTILINE).group(1)
-    named = re.findall(r"fcnn-(\d+\.\d+\.\d+)-py3-none-any\.whl", README)
-    assert named and set(named) == {version}
+    for text in (README, *PAGES.values()):
+        named = re.findall(r"fcnn-(\d+\.\d+\.\d+)-py3-none-any\.whl", text)
+        assert set(named) <= {version}
+    assert re.search(rf"fcnn-{re.escape(version)}-py3-none-any\.whl", PAGES[
+        ROOT / "docs" / "getting-started.md"])
 
 
 def test_the_licence_pyproject_names_is_there() -> None:
@@ -51,26 +59,13 @@ def test_the_licence_pyproject_names_is_there() -> None:
 @pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None
                     or importlib.util.find_spec("onnx") is None, reason="needs onnx[runtime]")
 def test_the_onnx_runtime_snippet_works_outside_the_checkout(tmp_path: Path) -> None:
-    assert snippet_output(tmp_path, "mnist.onnx", "With ONNX Runtime") == "[9]"
+    assert snippet_output(tmp_path, "mnist.onnx", "## 2. Run it in ONNX Runtime") == "[9]"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("keras") is None
                     or importlib.util.find_spec("torch") is None, reason="needs keras, torch")
 def test_the_keras_snippet_works_outside_the_checkout(tmp_path: Path) -> None:
-    assert snippet_output(tmp_path, "mnist.keras", "With Keras").endswith("[7]")
-
-
-def test_the_readme_trace_file_is_well_conditioned(tmp_path: Path) -> None:
-    import json
-
-    block = next(b for b in re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
-                 if "lecture orientation" in b)
-    (tmp_path / "net.yaml").write_text(block)
-    traced = run_in(tmp_path, "-m", "fcnn_cli", "forward-trace", "net.yaml", "--format", "json")
-    assert traced.returncode == 0, traced.stderr
-    trace = json.loads(traced.stdout)
-    assert trace["gradient_check"]["max_rel_error"] < 1e-6
-    assert round(trace["cost"], 5) == 0.05252  # the figure the README quotes
+    assert snippet_output(tmp_path, "mnist.keras", "## 3. Run it in Keras").endswith("[7]")
 
 
 def test_every_package_of_the_source_tree_goes_into_the_wheel() -> None:

@@ -1,6 +1,7 @@
-"""The README's "Serve" section works as written: each of its shell commands and its
-tritonclient snippet, run from the checkout against a real `fcnn serve`, answers what the
-README says it answers."""
+"""The serving tutorial (docs/tutorials/serving.md) works as written: each of its shell
+commands and its tritonclient snippet, run from the checkout against a real `fcnn serve`,
+answers what the page says it answers. (The page's own example test cannot start a server;
+these tests do.)"""
 
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ from serve_process import Served, served  # noqa: E402
 from fcnn_cli import api  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTION = (ROOT / "README.md").read_text(encoding="utf-8").split("## Serve")[1].split("\n## ")[0]
-README_URL = "http://127.0.0.1:8000"
+SECTION = (ROOT / "docs" / "tutorials" / "serving.md").read_text(encoding="utf-8")
+PAGE_URL = "http://127.0.0.1:8000"
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
 
 def shell_commands() -> list[str]:
-    """The section's shell commands, a command continued over lines (a pipe) kept whole;
+    """The page's shell commands, a command continued over lines (a pipe) kept whole;
     the installation and the start-up lines left out (the fixtures start the servers)."""
     commands: list[str] = []
     for block in re.findall(r"```sh\n(.*?)```", SECTION, re.DOTALL):
@@ -42,7 +43,7 @@ def shell_commands() -> list[str]:
 
 
 def run(command: str, url: str) -> str:
-    ran = subprocess.run(["bash", "-c", command.replace(README_URL, url)], cwd=ROOT,
+    ran = subprocess.run(["bash", "-c", command.replace(PAGE_URL, url)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, (command, ran.stderr[-2000:])
     return ran.stdout
@@ -56,7 +57,7 @@ def mnist_server() -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def cancer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`runs/cancer.h5` as the README's own-data walkthrough makes it (one epoch here)."""
+    """`runs/cancer.h5` as the own-CSV tutorial makes it (one epoch here)."""
     model = tmp_path_factory.mktemp("cancer") / "cancer.h5"
     config = {"name": "cancer", "data": {"path": str(ROOT / "examples/data/cancer.csv"),
                                          "label_column": "diagnosis"},
@@ -67,7 +68,7 @@ def cancer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield server
 
 
-def test_the_section_has_a_command_for_each_protocol() -> None:
+def test_the_page_has_a_command_for_each_protocol() -> None:
     commands = "\n".join(shell_commands())
     for route in ("/v2/models/mnist/infer", "/invocations", "/predict"):
         assert route in commands
