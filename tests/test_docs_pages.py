@@ -76,3 +76,14 @@ def test_every_package_of_the_source_tree_goes_into_the_wheel() -> None:
     packages = {".".join(init.parent.relative_to(ROOT).parts)
                 for init in source.rglob("__init__.py") if "__pycache__" not in init.parts}
     assert packages <= listed, sorted(packages - listed)
+
+
+def test_every_file_the_readme_links_to_is_there() -> None:
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
+    assert len(targets) >= 30
+    missing = [t for t in targets if not t.startswith("http") and not (ROOT / t).exists()]
+    assert missing == []
+
+
+def test_the_readme_fits_on_a_few_screens() -> None:
+    assert len(README.splitlines()) <= 200
