@@ -33,14 +33,13 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from fcnn_cli import __version__
-from fcnn_cli.errors import FcnnError, clipped, listing
+from fcnn_cli.errors import clipped, listing
 from fcnn_cli.model import Model, in_chunks
 from fcnn_cli.sanitize import visible
 from fcnn_cli.serving import protocols
@@ -54,6 +53,7 @@ from fcnn_cli.serving.docs import (
     document,
 )
 from fcnn_cli.serving.errors import RequestError, error_body, too_many_inputs
+from fcnn_cli.serving.handlers import handlers
 from fcnn_cli.serving.options import ServeOptions
 
 HEALTH = frozenset({"/v2/health/live", "/v2/health/ready", "/ping", "/health"})
@@ -483,46 +483,9 @@ def _error(request: Request, status: int, message: str,
                     media_type=JSON_MEDIA)
 
 
-async def _refused(request: Request, error: Exception) -> Response:
-    assert isinstance(error, RequestError)
-    return _error(request, error.status, error.message, error.headers)
-
-
-async def _bad_input(request: Request, error: Exception) -> Response:
-    assert isinstance(error, FcnnError)
-    return _error(request, 400, error.message)
-
-
-async def _http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    path = clipped(visible(request.url.path), 80)
-    if error.status_code == 404:
-        message = f"no route {request.method} {path}; the routes are listed at GET /docs"
-    elif error.status_code == 405:
-        allowed = (error.headers or {}).get("Allow", "")
-        message = (f"{request.method} is not allowed on {path}; use "
-                   f"{allowed or 'another method'}")
-    else:
-        message = str(error.detail)
-    return _error(request, error.status_code, message, error.headers)
-
-
-async def _invalid(request: Request, error: Exception) -> Response:
-    assert isinstance(error, RequestValidationError)
-    first = error.errors()[0] if error.errors() else {}
-    where = ".".join(str(part) for part in first.get("loc", ()))
-    return _error(request, 422, f"{where}: {first.get('msg', 'invalid value')}")
-
-
-async def _gone(request: Request, error: Exception) -> Response:
-    return Response(status_code=400)  # the client left; nobody reads this
-
-
 # The answer to each exception a route may raise (the most specific class wins), for
 # FastAPI's exception middleware and for the fast routes alike.
-_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
-    RequestError: _refused, FcnnError: _bad_input, HTTPException: _http_error,
-    RequestValidationError: _invalid, ClientDisconnect: _gone}
+_HANDLERS = handlers(_error, "the routes are listed at GET /docs")
 
 
 def _add_error_handlers(app: FastAPI) -> None:

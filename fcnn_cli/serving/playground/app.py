@@ -33,16 +33,15 @@ from urllib.parse import urlsplit
 
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
 
 from fcnn_cli.errors import FcnnError, clipped, listing
 from fcnn_cli.sanitize import visible
 from fcnn_cli.serving.errors import RequestError, error_body
+from fcnn_cli.serving.handlers import handlers
 from fcnn_cli.serving.playground.session import Session
 from fcnn_cli.serving.playground.state import CsvFile, PlaygroundState, read_csv
 
@@ -510,44 +509,17 @@ def _add_csv_route(app: FastAPI, csvs: CsvFiles, limit: int) -> None:
 
 
 def _add_error_handlers(app: FastAPI, csvs: CsvFiles) -> None:
-    def answer(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    def answer(request: Request, status: int, message: str,
+               headers: dict[str, str] | None = None) -> Response:
         return Response(error_body(status, csvs.shown(message)), status, headers=headers,
                         media_type=JSON_MEDIA)
 
-    async def refused(request: Request, error: Exception) -> Response:
-        if isinstance(error, RequestError):
-            return answer(error.status, error.message, error.headers)
-        assert isinstance(error, FcnnError)
-        return answer(400, error.message)
-
-    async def http_error(request: Request, error: Exception) -> Response:
-        assert isinstance(error, HTTPException)
-        path = clipped(visible(request.url.path), 80)
-        if error.status_code == 404:
-            return answer(404, f"no route {request.method} {path}; the page is at /")
-        if error.status_code == 405:
-            allowed = (error.headers or {}).get("Allow", "another method")
-            return answer(405, f"{request.method} is not allowed on {path}; use {allowed}",
-                          error.headers)
-        return answer(error.status_code, str(error.detail), error.headers)
-
-    async def invalid(request: Request, error: Exception) -> Response:
-        assert isinstance(error, RequestValidationError)
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return answer(422, f"{where}: {first.get('msg', 'invalid value')}")
-
-    async def gone(request: Request, error: Exception) -> Response:
-        return Response(status_code=400)  # the client left; nobody reads this
-
     async def bug(request: Request, error: Exception) -> Response:
         # a bug, not the client's mistake: still one JSON line (the server logs the rest)
-        return answer(500, f"internal error ({type(error).__name__}: "
-                           f"{clipped(visible(str(error)), 200)}); please report it")
+        return answer(request, 500, f"internal error ({type(error).__name__}: "
+                                    f"{clipped(visible(str(error)), 200)}); please report it")
 
-    for kind, handler in ((FcnnError, refused), (HTTPException, http_error),
-                          (RequestValidationError, invalid), (ClientDisconnect, gone),
-                          (Exception, bug)):
+    for kind, handler in {**handlers(answer, "the page is at /"), Exception: bug}.items():
         app.add_exception_handler(kind, handler)
 
 
