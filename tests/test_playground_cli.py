@@ -86,8 +86,9 @@ def test_a_bad_option_is_one_line_and_exit_2(args: list[str], message: str) -> N
 
 @pytest.mark.parametrize(("columns", "label", "args", "message"), [
     (("x1", "x2", "x3"), "label", [], "3 feature column(s)"),
-    (("x1", "x2"), "class", [], "no label column 'label'; columns are x1, x2, class; name "
-                                "it with --label-column"),
+    (("x1", "x2"), "class", [], "no label column 'label'; columns are x1, x2, class; the "
+                                "playground takes two numeric feature columns and a label "
+                                "column: name it with --label-column"),
     (("x1", "x2"), "class", ["--label-column", "kind"], "kind"),
 ])
 def test_a_csv_the_playground_cannot_train_on_is_refused_before_listening(

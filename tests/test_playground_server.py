@@ -373,8 +373,11 @@ def test_an_uploaded_csv_becomes_a_dataset_by_its_name(client: TestClient) -> No
     ("points.csv", csv_bytes(classes=12, rows=60), 400, "12 class"),
     ("points.csv", b"", 400, "points.csv"),
     ("points.csv", csv_bytes().replace(b",label", b",class"), 400,
-     "no label column 'label'; columns are x1, x2, class; the playground reads the labels "
-     "from a column named label"),
+     "no label column 'label'; columns are x1, x2, class; the playground takes two numeric "
+     "feature columns and a column named label"),
+    ("points.csv", b"x1,x2,label\n1,a,0\n2,3,1\n", 400,
+     "points.csv: row 2, column 'x2': 'a' is not a number; features must be numeric; the "
+     "playground takes two numeric feature columns and a column named label"),
 ])
 def test_a_file_the_playground_cannot_train_on_is_refused_in_one_line(
         client: TestClient, name: str, data: bytes, status: int, fragment: str) -> None:

@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
-from fcnn_cli.errors import FcnnError, clipped, listing
+from fcnn_cli.errors import clipped, listing
 from fcnn_cli.sanitize import visible
 from fcnn_cli.serving.errors import RequestError, error_body
 from fcnn_cli.serving.handlers import handlers
@@ -128,14 +128,10 @@ class CsvFiles:
             self.files[name] = CsvFile(path, export_path=Path(filename).name or f"{name}.csv")
         try:
             read_csv(path)
-        except BaseException as error:
+        except BaseException:
             with self._lock:
                 del self.files[name]
             path.unlink(missing_ok=True)
-            if isinstance(error, FcnnError):  # (the reader names the config's key)
-                raise FcnnError(error.message.replace(
-                    "the labels' column is data.label_column",
-                    "the playground reads the labels from a column named label")) from None
             raise
         with self._lock:
             self._uploads.append(name)

@@ -102,11 +102,8 @@ def _csv_files(csv: str | Path | None, label_column: str | None) -> tuple[dict[s
         raise FcnnError(f"{csv}: {'is a folder' if path.is_dir() else 'no such file'}; give "
                         "a CSV of two feature columns and a label column")
     source = CsvFile(path.resolve(), label_column or "label")
-    try:
-        read_csv(source)
-    except FcnnError as error:  # (the reader names the config's key: here it is an option)
-        raise FcnnError(error.message.replace(
-            "the labels' column is data.label_column", "name it with --label-column")) from None
+    read_csv(source, "the playground takes two numeric feature columns and a label column: "
+                     "name it with --label-column")
     name = csv_name(path)
     return {name: source}, f"?dataset=csv&csv={name}"
 

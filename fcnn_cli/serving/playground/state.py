@@ -368,9 +368,15 @@ def as_csv_file(value: Path | str | CsvFile) -> CsvFile:
     return value if isinstance(value, CsvFile) else CsvFile(Path(value))
 
 
-def read_csv(source: Path | str | CsvFile) -> Dataset:
+UPLOAD_ADVICE = "the playground takes two numeric feature columns and a column named label"
+# The table reader's advice names config keys and commands, which the playground has none of.
+_CONFIG_ADVICE = re.compile(r"\bdata\.\w|\bfcnn \w|--set\b")
+
+
+def read_csv(source: Path | str | CsvFile, advice: str = UPLOAD_ADVICE) -> Dataset:
     """A CSV as the playground takes it, or one FcnnError line: two feature columns and
-    the label column, 2 to 10 classes, at most 20,000 rows."""
+    the label column, 2 to 10 classes, at most 20,000 rows. The reader's own advice about
+    config keys gives way to `advice` (what to do in the playground)."""
     from fcnn_cli.data.sources import load_dataset
 
     source = as_csv_file(source)
@@ -378,8 +384,13 @@ def read_csv(source: Path | str | CsvFile) -> Dataset:
     if path.suffix.lower() != ".csv":
         raise FcnnError(f"{path.name}: the playground reads .csv files (two feature columns "
                         f"and a {source.label_column!r} column)")
-    return check_csv(load_dataset(path=path, label_column=source.label_column,
-                                  task="classification"), source)
+    try:
+        dataset = load_dataset(path=path, label_column=source.label_column,
+                               task="classification")
+    except FcnnError as error:
+        kept = [part for part in error.message.split("; ") if not _CONFIG_ADVICE.search(part)]
+        raise FcnnError("; ".join([*kept, advice])) from None
+    return check_csv(dataset, source)
 
 
 def check_csv(dataset: Dataset, source: CsvFile) -> Dataset:
