@@ -305,7 +305,7 @@ def test_the_inspector_shows_a_neurons_numbers_with_the_lectures_equations(
 
 
 @pytest.mark.parametrize(("params", "fragment"), [
-    ({"unit": "1"}, "give ?layer="),
+    ({"unit": "1"}, "give ?layer= (layers from 1, the first hidden one, to L, the output"),
     ({"layer": "1"}, "give ?unit="),
     ({"layer": "one", "unit": "1"}, "layer=one is not a whole number"),
     ({"layer": "1", "unit": "1.5"}, "unit=1.5 is not a whole number"),

@@ -458,8 +458,8 @@ def _whole(params: Mapping[str, str], name: str) -> int:
     example = "e.g. ?layer=1&unit=1&point=test:0"
     given = params.get(name)
     if given is None:
-        raise RequestError(400, f"give ?{name}= (layers: 0 = inputs … L = output; units from "
-                                f"1), {example}")
+        raise RequestError(400, f"give ?{name}= (layers from 1, the first hidden one, to L, the "
+                                f"output; units from 1), {example}")
     try:
         return int(given)
     except ValueError:
