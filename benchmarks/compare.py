@@ -368,14 +368,12 @@ def blas_kernel() -> str:
     return "unknown"
 
 
-SETTLE_SECONDS = 1.0
-
 RUNNERS: dict[str, Callable[[Workload, Data, int, int], Result]] = {
     "fcnn": fcnn_epoch, "torch": torch_epoch, "sklearn": sklearn_epoch}
 
 
-def measure(w: Workload, data: Data, peers: list[str], repeats: int, threads: int
-            ) -> dict[str, list[Result]]:
+def measure(w: Workload, data: Data, peers: list[str], repeats: int, threads: int,
+            settle: float) -> dict[str, list[Result]]:
     results: dict[str, list[Result]] = {p: [] for p in peers}
     warm = Data(data.pixels[:2 * w.batch], data.labels[:2 * w.batch], data.x_test[:10],
                 data.labels_test[:10], data.source)
@@ -385,7 +383,7 @@ def measure(w: Workload, data: Data, peers: list[str], repeats: int, threads: in
         for peer in peers:  # interleaved, so that load on the machine hits every peer alike
             # PyTorch's OpenMP threads keep spinning for a while after its last product and
             # steal the cores from the next peer's BLAS threads: let them go idle first.
-            time.sleep(SETTLE_SECONDS)
+            time.sleep(settle)
             results[peer].append(RUNNERS[peer](w, data, rep, threads))
             print(f"  {w.name} {peer:8s} run {rep + 1}: {results[peer][-1].seconds:7.3f} s",
                   file=sys.stderr, flush=True)
@@ -441,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
                         "time-to row (0 skips it)")
     parser.add_argument("--max-epochs", type=int, default=8, help="for the time-to row")
     parser.add_argument("--peak-size", type=int, default=2048, help="n of the n³ matmul")
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds of rest before "
+                        "each timed epoch, for PyTorch's spinning threads to go idle")
     parser.add_argument("--numpy-only", action="store_true",
                         help="fcnn without fcnn_cli.nn.blas: every product through NumPy and "
                              "the optimiser steps as separate passes (fcnn 0.4.0's way)")
@@ -473,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     measured = []
     for key in [k.strip().upper() for k in args.workloads.split(",") if k.strip()]:
         w = WORKLOADS[key]
-        measured.append((key, w, measure(w, data, peers, args.repeats, threads)))
+        measured.append((key, w, measure(w, data, peers, args.repeats, threads, args.settle)))
     # Once more at the end: a neighbour busy during the first try would make every
     # "% peak" look better than it is; the best of both is the fairer yardstick.
     peak = max(peak, matmul_peak(threads, args.peak_size))

@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--synthetic", "--train", "300", "--test", "50", "--repeats", "1", "--peak-size", "64",
-        "--max-epochs", "1"]
+        "--max-epochs", "1", "--settle", "0"]
 
 
 def run_compare(*args: str, env: dict[str, str] | None = None) -> str:

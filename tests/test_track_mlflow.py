@@ -5,13 +5,16 @@ is down or dies mid-run costs one warning, never the run, and never shows a pass
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +41,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow sqlite store with its tables made: a copy is a new store without the
+    seconds of migrations that MLflow runs on a new file."""
+    path = tmp_path_factory.mktemp("mlflow-store") / "empty.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+def _new_store(empty_store: Path, path: Path) -> str:
+    shutil.copyfile(empty_store, path)
+    return f"sqlite:///{path}"
+
+
+def _start_server(folder: Path, empty_store: Path) -> tuple[subprocess.Popen[bytes], str]:
     folder.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-         f"sqlite:///{folder / 'mlflow.db'}", "--artifacts-destination", str(folder / "art"),
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+         _new_store(empty_store, folder / "mlflow.db"), "--artifacts-destination",
+         str(folder / "art"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -66,10 +83,43 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    process, url = _start_server(tmp_path_factory.mktemp("mlflow-server"))
+def server(tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -> Iterator[str]:
+    process, url = _start_server(tmp_path_factory.mktemp("mlflow-server"), empty_store)
     yield url
     _stop(process)
+
+
+class Cuttable:
+    """A TCP relay to a server on 127.0.0.1: `cut()` closes its port and every connection
+    through it, so to a client the server is gone, as if killed (it stays up for others)."""
+
+    def __init__(self, url: str) -> None:
+        self.upstream = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listening.getsockname()[1]}"
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with suppress(OSError):  # until cut
+            while True:
+                client = self.listening.accept()[0]
+                server = socket.create_connection(self.upstream)
+                self.open += [client, server]
+                for source, sink in ((client, server), (server, client)):
+                    threading.Thread(target=_relay, args=(source, sink), daemon=True).start()
+
+    def cut(self) -> None:
+        for one in (self.listening, *self.open):  # (a shutdown wakes a thread in accept)
+            with suppress(OSError):
+                one.shutdown(socket.SHUT_RDWR)
+            one.close()
+
+
+def _relay(source: socket.socket, sink: socket.socket) -> None:
+    with suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
 
 
 @pytest.fixture(autouse=True)
@@ -138,12 +188,14 @@ def test_a_resumed_run_continues_the_same_mlflow_run(server: str, tmp_path: Path
     assert _steps(client, run.info.run_id, "val_loss") == [1, 2, 3]
 
 
-def test_resuming_into_a_store_without_the_run_starts_a_new_one(tmp_path: Path) -> None:
+def test_resuming_into_a_store_without_the_run_starts_a_new_one(tmp_path: Path,
+                                                                empty_store: Path) -> None:
     def stop_after_epoch_1(row: Any) -> None:
         if row.epoch == 1:
             os.kill(os.getpid(), signal.SIGINT)
 
-    first, other = (f"sqlite:///{tmp_path / name}" for name in ("first.db", "other.db"))
+    first, other = (_new_store(empty_store, tmp_path / name) for name in ("first.db",
+                                                                          "other.db"))
     with pytest.raises(FcnnError) as stopped:
         api.train(BASE, out=tmp_path / "m.h5", progress=stop_after_epoch_1,
                   overrides=_tracked(first, "moved"))
@@ -156,8 +208,8 @@ def test_resuming_into_a_store_without_the_run_starts_a_new_one(tmp_path: Path) 
     assert _steps(client, run.info.run_id, "val_loss") == [2, 3]  # what this run trained
 
 
-def test_a_diverged_run_ends_failed(tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path / 'local.db'}"
+def test_a_diverged_run_ends_failed(tmp_path: Path, empty_store: Path) -> None:
+    uri = _new_store(empty_store, tmp_path / "local.db")
     config = {**BASE, "cost": "quadratic", "training": {"epochs": 2,
                                                         "optimizer": {"lr": 1e6}},
               "model": {"layers": [{"units": 16}, {"units": 10, "activation": "linear"}]}}
@@ -224,18 +276,19 @@ def test_a_server_that_is_down_costs_one_warning_with_the_password_masked(
     assert SECRET not in done.stderr + done.stdout
 
 
-def test_a_server_killed_mid_run_drops_the_rest_with_a_count(tmp_path: Path) -> None:
-    process, url = _start_server(tmp_path / "server")
+def test_a_server_gone_mid_run_drops_the_rest_with_a_count(server: str, tmp_path: Path
+                                                           ) -> None:
+    relay = Cuttable(server)
 
-    def kill_after_epoch_1(row: Any) -> None:
+    def cut_after_epoch_1(row: Any) -> None:
         if row.epoch == 1:
-            _stop(process)
+            relay.cut()
 
     try:
-        outcome = api.train(BASE, out=tmp_path / "m.h5", progress=kill_after_epoch_1,
-                            overrides=_tracked(url, "killed"))
+        outcome = api.train(BASE, out=tmp_path / "m.h5", progress=cut_after_epoch_1,
+                            overrides=_tracked(relay.url, "gone"))
     finally:
-        _stop(process)
+        relay.cut()
     assert outcome.output.is_file() and len(outcome.history["val_loss"]) == 3
     said = [w for w in outcome.warnings if w.startswith("MLflow")]
     assert len(said) == 2
