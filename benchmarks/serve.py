@@ -11,15 +11,16 @@ Three servers answer the same V2 `infer` POST of one 784-pixel MNIST row:
   in its own virtualenv: `--mlserver BIN` (that venv's bin folder), skipped without it.
 
 Load: 32 keep-alive connections, each sending one row and waiting for the answer, in a
-loop, for `--duration` seconds per turn, from a separate process: `wrk` (one thread, a
-Lua script cycling through 64 pre-formatted requests) when installed, else a small
-asyncio raw-HTTP client in this file. The client shares the 2 cores with the server: its
-CPU time is measured and reported beside the server's. Then 1,000 single-file uploads of
+loop, for `--duration` seconds per turn (after `--warm-up` seconds untimed), from a
+separate process: `wrk` (one thread, a Lua script cycling through 64 pre-formatted
+requests) when installed, else a small asyncio raw-HTTP client in this file. The client
+shares the 2 cores with the server: its CPU time is measured and reported beside the
+server's. Then 1,000 single-file uploads of
 112×112 PNG digits to `/predict` (32 connections) against `fcnn predict mnist FOLDER` on
 the same files (wall time, process start included).
 
     python benchmarks/serve.py [--mlserver /path/to/mlserver-venv/bin] [--duration 10]
-                               [--rounds 3] [--uploads 1000] [--client asyncio]
+                               [--warm-up 1] [--rounds 3] [--uploads 1000] [--client asyncio]
 
 Only 127.0.0.1 is used; every server is stopped at the end, whatever happens.
 """
@@ -505,6 +506,8 @@ def main() -> None:
     parser.add_argument("--mlserver-workers", type=int, default=None,
                         help="MLServer's parallel_workers (default: its own default, 1)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per turn")
+    parser.add_argument("--warm-up", type=float, default=1.0,
+                        help="seconds of untimed load before each turn")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--uploads", type=int, default=1000, help="0: skip the uploads")
@@ -549,7 +552,7 @@ def run_all(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> N
     for turn in range(args.rounds):
         for server in servers:
             bodies = [infer_body(r, server.body_extra) for r in rows]
-            run_load(server, bodies, 1.0, args.clients, args.client, workdir)  # warm-up
+            run_load(server, bodies, args.warm_up, args.clients, args.client, workdir)
             load = run_load(server, bodies, args.duration, args.clients, args.client, workdir)
             results[server.name].append(load)
             print(f"turn {turn + 1} {server.name}: {load.rps:,.0f} req/s, p50 "

@@ -58,7 +58,8 @@ def test_the_epoch_profile_splits_products_from_passes():
 def test_the_serve_benchmark_prints_its_table_and_the_uploads_line():
     pytest.importorskip("fastapi")
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "serve.py"), "--duration",
-                           "1", "--rounds", "1", "--uploads", "10", "--client", "asyncio"],
+                           "0.5", "--warm-up", "0.2", "--rounds", "1", "--uploads", "10",
+                           "--client", "asyncio"],
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     rows = {r[0]: r for r in table_rows(done.stdout)}
