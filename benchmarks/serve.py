@@ -15,9 +15,9 @@ loop, for `--duration` seconds per turn (after `--warm-up` seconds untimed), fro
 separate process: `wrk` (one thread, a Lua script cycling through 64 pre-formatted
 requests) when installed, else a small asyncio raw-HTTP client in this file. The client
 shares the 2 cores with the server: its CPU time is measured and reported beside the
-server's. Then 1,000 single-file uploads of
-112×112 PNG digits to `/predict` (32 connections) against `fcnn predict mnist FOLDER` on
-the same files (wall time, process start included).
+server's. Then 1,000 single-file uploads of 112×112 PNG digits to `/predict` (32
+connections) against `fcnn predict mnist FOLDER` on the same files (wall time, process
+start included).
 
     python benchmarks/serve.py [--mlserver /path/to/mlserver-venv/bin] [--duration 10]
                                [--warm-up 1] [--rounds 3] [--uploads 1000] [--client asyncio]
