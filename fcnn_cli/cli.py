@@ -8,6 +8,7 @@ Typer would otherwise evaluate every one of them at each start, 15 ms of it.
 """
 
 import copy
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -761,7 +762,26 @@ def playground(
 
 
 def main() -> None:
+    _one_blas_thread_for_pictures(sys.argv[1:])
     _app_for(sys.argv[1:])()
+
+
+# what BLAS libraries read when NumPy loads them: a user's own setting wins
+BLAS_THREAD_SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _one_blas_thread_for_pictures(args: list[str]) -> None:
+    """`fcnn predict` on pictures alone runs its network on one BLAS thread, set before NumPy
+    loads: a few pictures' forward pass is too small to share (waking a second thread took
+    3 ms, the pass 0.6 ms), a folder's passes run on one thread anyway while the worker
+    processes hold the cores (fcnn_cli/inputs.py), and OpenBLAS's spare thread spins for
+    about 0.1 s of a core after NumPy's import, taken from the workers or the machine's
+    other jobs. A .npy or .csv batch (a large matrix product) keeps every core."""
+    command = next((arg for arg in args if not arg.startswith("-")), None)
+    if command != "predict" or any(arg.lower().endswith((".npy", ".csv")) for arg in args):
+        return
+    if not any(name in os.environ for name in BLAS_THREAD_SETTINGS):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def _app_for(args: list[str]) -> typer.Typer:
