@@ -314,11 +314,7 @@ def predict(
             raise FcnnError(f"--format {output_format!r} is not one of {', '.join(FORMATS)}")
         csv_file = csv_target(csv_path, model_path, inputs or [])
         model = load_model(model_path)
-        # What start-up made (Typer, NumPy, h5py, the model: 30,000 containers, none of
-        # them garbage) is kept out of the collector's way from here on: the collections of
-        # Python's exit no longer walk and tear it down (the exit took 37 ms of a
-        # one-picture run, now 16), and worker processes forked later copy no page for them.
-        gc.freeze()
+        _started()
         with _progress_bar() as progress, prediction_writer(model, shown, csv_file,
                                                             top_k) as write:
             for p in iter_predictions(model, inputs or _example_images(), workers, progress,
@@ -768,8 +764,27 @@ def playground(
 
 
 def main() -> None:
+    if _command(sys.argv[1:]) == "predict":
+        gc.disable()  # until its start-up is over (_started)
     _one_blas_thread_for_pictures(sys.argv[1:])
     _app_for(sys.argv[1:])()
+
+
+def _command(args: list[str]) -> str | None:
+    return next((arg for arg in args if not arg.startswith("-")), None)
+
+
+def _started() -> None:
+    """`fcnn predict`'s start-up is over (its imports, the model read). It ran without the
+    garbage collector, which went over its objects dozens of times for no garbage; what it
+    made (Typer, NumPy, h5py, the model: 30,000 containers) is now kept out of the
+    collector's way for good: the collections of Python's exit no longer walk and tear it
+    down (the exit took 37 ms of a one-picture run, now 16), and worker processes forked
+    later copy no page for it. (Nothing to do where the command runs inside another
+    program, which keeps its collector as it is.)"""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 # what BLAS libraries read when NumPy loads them: a user's own setting wins
@@ -783,8 +798,7 @@ def _one_blas_thread_for_pictures(args: list[str]) -> None:
     processes hold the cores (fcnn_cli/inputs.py), and OpenBLAS's spare thread spins for
     about 0.1 s of a core after NumPy's import, taken from the workers or the machine's
     other jobs. A .npy or .csv batch (a large matrix product) keeps every core."""
-    command = next((arg for arg in args if not arg.startswith("-")), None)
-    if command != "predict" or any(arg.lower().endswith((".npy", ".csv")) for arg in args):
+    if _command(args) != "predict" or any(arg.lower().endswith((".npy", ".csv")) for arg in args):
         return
     if not any(name in os.environ for name in BLAS_THREAD_SETTINGS):
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
