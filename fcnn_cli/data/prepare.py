@@ -67,7 +67,7 @@ def chunk_size(count: int) -> int:
     return min(high, max(low, -(-count // 8)))
 
 
-def iter_prepared(files: Sequence[Path], spec: ImageSpec, pixel_max: float,
+def iter_prepared(files: Sequence[str | Path], spec: ImageSpec, pixel_max: float,
                   workers: int | None = None, skip_unreadable: bool = False
                   ) -> Iterator[tuple[slice, Prepared]]:
     """(which files, their Prepared chunk) for consecutive chunks of `files`, in order;
