@@ -1,6 +1,7 @@
-"""`fcnn predict` keeps what its start-up made (modules, the model) out of the garbage
-collector once the model is read: Python's exit then does not walk and tear it down, and
-worker processes forked later copy no page for it. Other commands collect as before."""
+"""`fcnn predict` starts without the garbage collector and, once the model is read, keeps
+what its start-up made (modules, the model) out of its way: Python's exit then does not walk
+and tear it down, and worker processes forked later copy no page for it. Other commands,
+and a program that runs `predict` itself, collect as before."""
 
 from __future__ import annotations
 
@@ -37,3 +38,16 @@ def test_a_model_that_cannot_be_read_freezes_nothing(tmp_path: Path) -> None:
 
 def test_other_commands_collect_as_before() -> None:
     assert _frozen_after("info", "mnist")[0] == 0
+
+
+def test_a_program_running_predict_keeps_its_collector_as_it_is() -> None:
+    import gc
+
+    from typer.testing import CliRunner
+
+    from fcnn_cli.cli import app
+
+    before = gc.get_freeze_count()
+    result = CliRunner().invoke(app, ["predict", "mnist", str(IMAGE)])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled() and gc.get_freeze_count() == before
