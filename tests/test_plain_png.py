@@ -99,6 +99,43 @@ def _saved(mode: str, **options: object) -> Callable[[Path], Path]:
     return make
 
 
+def _chunks(path: Path) -> list[tuple[bytes, bytes]]:
+    """The file's chunks after the signature: (kind, body) each."""
+    data, at, found = path.read_bytes(), 8, []
+    while at < len(data):
+        (length,) = struct.unpack_from(">I", data, at)
+        found.append((data[at + 4:at + 8], data[at + 8:at + 8 + length]))
+        at += 12 + length
+    return found
+
+
+def _rechunked(path: Path, chunks: list[tuple[bytes, bytes]]) -> Path:
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"".join(_chunk(k, b) for k, b in chunks))
+    return path
+
+
+def _resolution_after_pixels(path: Path) -> Path:
+    Image.fromarray(_levels()).save(path, dpi=(72, 72))
+    chunks = _chunks(path)
+    resolution = next(c for c in chunks if c[0] == b"pHYs")
+    chunks.remove(resolution)
+    return _rechunked(path, [*chunks[:-1], resolution, chunks[-1]])
+
+
+def _pixels_made_of(stream: Callable[[bytes], bytes]) -> Callable[[Path], Path]:
+    """A PNG whose compressed pixels are `stream(the right ones)`, every checksum right."""
+    def make(path: Path) -> Path:
+        Image.fromarray(_levels()).save(path)
+        chunks = [c for c in _chunks(path) if c[0] != b"IDAT"]
+        pixels = b"".join(b for k, b in _chunks(path) if k == b"IDAT")
+        return _rechunked(path, [chunks[0], (b"IDAT", stream(pixels)), *chunks[1:]])
+    return make
+
+
+def _scrambled(stream: bytes) -> bytes:
+    return stream[:6] + bytes(b ^ 0x5A for b in stream[6:-6]) + stream[-6:]
+
+
 def _bad_checksum(path: Path) -> Path:
     Image.fromarray(_levels()).save(path, dpi=(72, 72))
     data = bytearray(path.read_bytes())
@@ -116,7 +153,10 @@ def _bad_checksum(path: Path) -> Path:
     _saved("P"),
     _saved("LA"),
     _saved("I;16"),
-], ids=["colour profile", "text", "gamma", "transparent level", "palette", "alpha", "16-bit"])
+    _resolution_after_pixels,
+    _pixels_made_of(lambda stream: stream + zlib.compress(b"more")),
+], ids=["colour profile", "text", "gamma", "transparent level", "palette", "alpha", "16-bit",
+        "resolution after the pixels", "data after the pixels"])
 def test_any_other_png_is_read_by_pillow_as_before(
         make: Callable[[Path], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capfd: pytest.CaptureFixture[str]) -> None:
@@ -140,7 +180,11 @@ def _cut(path: Path) -> Path:
 @pytest.mark.parametrize(("make", "words"), [
     (_cut, "other.png: the image data is truncated or corrupt"),
     (_bad_checksum, "other.png: not an image Pillow can read"),
-], ids=["truncated", "a checksum wrong"])
+    (_pixels_made_of(_scrambled), "other.png: the image data is truncated or corrupt"),
+    (_pixels_made_of(lambda stream: zlib.compress(zlib.decompress(stream)[:-30])),
+     "other.png: the image data is truncated or corrupt"),
+], ids=["truncated", "a checksum wrong", "scrambled pixels, checksums right",
+        "rows cut short, checksums right"])
 def test_a_broken_png_is_refused_by_pillow_in_one_line_with_nothing_else_on_stderr(
         make: Callable[[Path], Path], words: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
