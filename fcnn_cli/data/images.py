@@ -16,9 +16,10 @@ put on white, 16-bit levels scaled to 8, very large pictures reduced first (a JP
 at 1/2..1/8 of its size); a bad file is one FcnnError that says why. A plain PNG (8-bit
 gray or RGB, no transparency, nothing but its header, pixels and resolution, every chunk's
 checksum right, the pixels inflating to exactly its rows: what scanners, Pillow and OpenCV
-write) is decoded by OpenCV, in 60 % of Pillow's time; any other file by Pillow (the libpng inside OpenCV prints warnings to stderr,
-"libpng warning: iCCP: ...", that everyday files set off, and it reads no EXIF). The pixels
-are the same either way: PNG is lossless. OpenCV does everything after decoding.
+write) is decoded by OpenCV, in 60 % of Pillow's time; any other file by Pillow (the
+libpng inside OpenCV prints warnings to stderr, "libpng warning: iCCP: ...", that everyday
+files set off, and it reads no EXIF). The pixels are the same either way: PNG is lossless.
+OpenCV does everything after decoding.
 """
 
 from __future__ import annotations
