@@ -13,8 +13,11 @@ it is for users), in turns with its floor, and the medians are compared:
   watched, and the floor repeats the OpenCV call it saw, same flags, or else Pillow's
   `Image.open(...).load()`; `--decoder pillow`, `cv2.imdecode` or `cv2.imread` forces one).
 
-The table gives the median wall times, their ratio (the targets are for it), the lowest
-and highest ratio of the runs taken side by side, and the ratio of the median CPU times
+The floors run with one BLAS thread (`OPENBLAS_NUM_THREADS=1`, as `fcnn predict` sets for
+pictures): OpenBLAS's spare thread would otherwise spin for ~0.1 s of a core after NumPy's
+import and, on a busy machine, lengthen the floor. The table gives the median wall times,
+their ratio (the targets are for it), the lowest and highest ratio of the runs taken side
+by side, and the ratio of the median CPU times
 (user + system, the command's worker processes included): on a busy machine the workers
 wait for cores and wall time wanders, CPU time much less. When both predict rows run, a
 last line gives the folder's time beyond a one-picture run (imports, model read) per
@@ -51,6 +54,10 @@ ROWS = ("help", "completion", "image", "folder")
 
 # Users run with bytecode caching on; a CI-style PYTHONDONTWRITEBYTECODE would time compiling.
 BASE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# The floors import NumPy with one BLAS thread, as `fcnn predict` on pictures does: else
+# OpenBLAS's spare thread spins for ~0.1 s of a core after the import, and on a busy
+# machine the floor's own time grows with it.
+FLOOR_ENV = {**BASE_ENV, "OPENBLAS_NUM_THREADS": "1"}
 
 
 Run = tuple[float, float]  # wall seconds, CPU seconds (the process and its workers)
@@ -67,8 +74,8 @@ def paired_times(command: list[str], floor: list[str], repeats: int,
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-    once(command, env), once(floor, None)
-    return [(once(command, env), once(floor, None)) for _ in range(repeats)]
+    once(command, env), once(floor, FLOOR_ENV)
+    return [(once(command, env), once(floor, FLOOR_ENV)) for _ in range(repeats)]
 
 
 def make_folder(root: Path, count: int) -> Path:

@@ -14,16 +14,13 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fcnn_cli.evaluation import Prediction, csv_header
 from fcnn_cli.model import Model
 from fcnn_cli.sanitize import csv_cell, json_text, visible
 
-if TYPE_CHECKING:
-    from fcnn_cli.ui import PredictionOutput
-
 FORMATS = ("table", "json", "csv")
+TABLE_ROWS = 100  # results in a table at most; past them, plain lines (PredictionLines)
 Write = Callable[[Prediction], None]
 
 
@@ -72,20 +69,48 @@ def _stdout(model: Model, shown: str, top_k: int) -> Iterator[Write]:
         row(csv_header(model))
         yield lambda p: row(p.csv_row())
     else:
-        table: PredictionOutput | None = None  # rich is loaded with the first result, so a
-        # folder's worker processes are started before it, not after
+        table = PredictionLines(table_columns(model), numbers=not model.is_classifier)
+        yield lambda p: table.add(table_cells(p, top_k))
+        table.close()
 
-        def add(p: Prediction) -> None:
-            nonlocal table
-            if table is None:
-                from fcnn_cli.ui import PredictionOutput
 
-                table = PredictionOutput(table_columns(model), numbers=not model.is_classifier)
-            table.add(table_cells(p, top_k))
+class PredictionLines:
+    """`fcnn predict`'s results: a table (fcnn_cli/ui.py), or past `table_rows` of them plain
+    aligned lines, printed as they come (rich takes seconds over a table of thousands of
+    rows, and a table shows nothing until the last row is in). rich is loaded for a table
+    only, after the last result: a folder's worker processes never wait for it."""
 
-        yield add
-        if table is not None:
-            table.close()
+    def __init__(self, columns: list[str], numbers: bool = False, table_rows: int = TABLE_ROWS
+                 ) -> None:
+        self.columns = [visible(column) for column in columns]
+        self.numbers = numbers  # every column but the first holds a number: align right
+        self.table_rows = table_rows
+        self.rows: list[list[str]] = []
+        self.widths: list[int] = []  # of each column, once streaming
+
+    def add(self, cells: list[str]) -> None:
+        # file and class names one line each, escapes shown (also on the plain lines)
+        self.rows.append([visible(cell) for cell in cells])
+        if not self.widths:
+            if len(self.rows) <= self.table_rows:
+                return
+            self.widths = [max(len(row[i]) for row in [self.columns, *self.rows])
+                           for i in range(len(self.columns))]
+            self._line(self.columns)
+        for row in self.rows:
+            self._line(row)
+        self.rows.clear()
+
+    def close(self) -> None:
+        if self.widths or not self.rows:
+            return
+        from fcnn_cli.ui import prediction_table
+
+        prediction_table(self.columns, self.rows, self.numbers)
+
+    def _line(self, cells: list[str]) -> None:
+        print("  ".join(f"{cell:>{width}}" if self.numbers and i else f"{cell:<{width}}"
+                        for i, (cell, width) in enumerate(zip(cells, self.widths))).rstrip())
 
 
 @contextlib.contextmanager

@@ -542,49 +542,19 @@ def eval_report(report: Report, title: str) -> None:
                   justify=["left"] + ["right"] * len(report.class_names))
 
 
-class PredictionOutput:
-    """`fcnn predict`'s results: a table, or past `table_rows` of them plain aligned lines,
-    printed as they come (rich takes seconds over a table of thousands of rows, and a
-    table shows nothing until the last row is in). The first column names the input."""
-
-    def __init__(self, columns: list[str], numbers: bool = False, table_rows: int = 100
-                 ) -> None:
-        self.columns = [visible(column) for column in columns]
-        self.numbers = numbers  # every column but the first holds a number: align right
-        self.table_rows = table_rows
-        self.rows: list[list[str]] = []
-        self.widths: list[int] = []  # of each column, once streaming
-
-    def add(self, cells: list[str]) -> None:
-        # file and class names one line each, escapes shown (also on the plain lines)
-        self.rows.append([visible(cell) for cell in cells])
-        if not self.widths:
-            if len(self.rows) <= self.table_rows:
-                return
-            self.widths = [max(len(row[i]) for row in [self.columns, *self.rows])
-                           for i in range(len(self.columns))]
-            self._line(self.columns)
-        for row in self.rows:
-            self._line(row)
-        self.rows.clear()
-
-    def close(self) -> None:
-        if self.widths:
-            return
-        rows = self.rows
-        across = sum(max(len(c) for c in [name, *(r[i] for r in rows)])
-                     for i, name in enumerate(self.columns)) + 3 * len(self.columns) + 1
-        if not self.numbers and across > _out.width:
-            # "7 0.981  9 0.012": one class and its probability a line, never torn apart
-            rows = [[*row[:-1], row[-1].replace("  ", "\n")] for row in rows]
-        justify = ["right" if self.numbers and i else "left" for i in range(len(self.columns))]
-        # the inputs' names stay whole up to 40 characters; numbers never break
-        for table in fitted_tables(self.columns, rows, justify=justify, fold=40):
-            _out.print(table)
-
-    def _line(self, cells: list[str]) -> None:
-        print("  ".join(f"{cell:>{width}}" if self.numbers and i else f"{cell:<{width}}"
-                        for i, (cell, width) in enumerate(zip(cells, self.widths))).rstrip())
+def prediction_table(columns: list[str], rows: list[list[str]], numbers: bool) -> None:
+    """`fcnn predict`'s results as a table (a short run's; fcnn_cli/predict_output.py prints
+    a long one's as plain lines). The first column names the input; with `numbers` every
+    other column holds a number, aligned right."""
+    across = sum(max(len(c) for c in [name, *(r[i] for r in rows)])
+                 for i, name in enumerate(columns)) + 3 * len(columns) + 1
+    if not numbers and across > _out.width:
+        # "7 0.981  9 0.012": one class and its probability a line, never torn apart
+        rows = [[*row[:-1], row[-1].replace("  ", "\n")] for row in rows]
+    justify = ["right" if numbers and i else "left" for i in range(len(columns))]
+    # the inputs' names stay whole up to 40 characters; numbers never break
+    for table in fitted_tables(columns, rows, justify=justify, fold=40):
+        _out.print(table)
 
 
 @contextlib.contextmanager

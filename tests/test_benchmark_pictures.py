@@ -23,7 +23,9 @@ def test_startup_floors_follow_what_predict_imports_and_how_it_decodes():
     loads = re.search(r"predict IMAGE loads (.*) \(its floor\)", done.stdout)
     assert loads is not None, done.stdout
     assert {"numpy", "h5py", "cv2"} <= set(loads.group(1).split(", "))
-    assert "the folder's floor decodes with pillow as the pipeline does" in done.stdout
+    # the folder holds plain PNGs, which OpenCV decodes (fcnn_cli/data/images.py)
+    assert "the folder's floor decodes with cv2.imdecode (flags -1) as the pipeline does" \
+        in done.stdout
     assert "folder beyond one picture's start-up" in done.stdout
 
 

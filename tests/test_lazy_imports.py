@@ -36,7 +36,8 @@ def test_predict_loads_no_pydantic_no_yaml_and_no_network_code() -> None:
 
 def test_predict_on_a_clean_digit_loads_no_scoring_code_and_no_pillow_filters() -> None:
     loaded = modules_after("predict", "mnist", str(IMAGES / "mnist-test-0000-label-7.png"))
-    assert "PIL.PngImagePlugin" in loaded  # it did run
+    assert "fcnn_cli.data.digit" in loaded  # it did run
+    assert "PIL" not in loaded  # a plain PNG: OpenCV decodes it
     assert not {"fcnn_cli.metrics", "fcnn_cli.nn.epoch", "PIL.ImageOps", "PIL.ImageFilter",
                 "fcnn_cli.training"} & loaded
 

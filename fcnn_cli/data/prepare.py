@@ -67,7 +67,7 @@ def chunk_size(count: int) -> int:
     return min(high, max(low, -(-count // 8)))
 
 
-def iter_prepared(files: Sequence[Path], spec: ImageSpec, pixel_max: float,
+def iter_prepared(files: Sequence[str | Path], spec: ImageSpec, pixel_max: float,
                   workers: int | None = None, skip_unreadable: bool = False
                   ) -> Iterator[tuple[slice, Prepared]]:
     """(which files, their Prepared chunk) for consecutive chunks of `files`, in order;
@@ -86,6 +86,7 @@ def iter_prepared(files: Sequence[Path], spec: ImageSpec, pixel_max: float,
     # this process has used them)
     from . import images  # noqa: F401
 
+    _keep_freed_memory()  # (here too: each chunk comes in, and is run, in arrays of its size)
     pool = ProcessPoolExecutor(workers, mp_context=_fork_context(), initializer=_worker_start)
     try:
         pending: deque[tuple[slice, Future[Prepared]]] = deque()
