@@ -6,6 +6,7 @@ links (hidden controls, a bad value), and a phone-sized screen."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,24 @@ def _session_base(page: Any, url: str) -> str:
     """The API address of the session the page shows (from its export link)."""
     href = page.get_by_test_id("export-config").get_attribute("href")
     return url + href.removesuffix("/config.yaml")
+
+
+def test_play_pressed_while_the_session_starts_plays_once_it_has(
+        page: Any, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fcnn_cli.serving.playground.session import Session
+
+    start = Session.__init__
+
+    def slow_start(self: Session, *args: Any, **kwargs: Any) -> None:
+        time.sleep(1.0)  # (a large set on a slow machine)
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "__init__", slow_start)
+    page.goto(url)
+    page.get_by_test_id("play").click()  # (as soon as it takes clicks)
+    expect(page.get_by_test_id("play")).to_have_attribute("aria-pressed", "true")
+    page.get_by_test_id("play").click()
+    expect(page.get_by_test_id("play")).to_have_attribute("aria-pressed", "false")
 
 
 def test_circle_plays_to_90_percent_and_its_export_trains_to_the_same_losses(

@@ -105,6 +105,7 @@ function closeSession(id) {
 function switchTo(hello) {
   if (events) events.close();
   info = hello;
+  for (const id of ["play", "step", "reset"]) $(id).disabled = false;  // (none before a session)
   params = new URLSearchParams(hello.query);
   if (params.get("dataset") === "csv" && params.get("csv")) knownCsv = params.get("csv");
   history.replaceState(null, "", `?${hello.query}${location.hash}`);
