@@ -204,11 +204,16 @@ def test_a_csv_the_playground_cannot_draw_is_one_line_and_the_run_goes_on(
     expect(page.get_by_test_id("epoch")).to_have_text("1")
 
 
-def test_at_400_px_nothing_scrolls_sideways(browser: Any, url: str) -> None:
+def test_at_400_px_nothing_scrolls_sideways_or_overlaps(browser: Any, url: str) -> None:
     page = _page(browser, 400, 800)
     try:
         page.goto(url + "?layers=8,8,8&dataset=spiral")
         expect(page.get_by_test_id("neuron-3-8")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 400
+        page.get_by_test_id("step").click()  # (the figures come with the first epoch)
+        expect(page.locator("#diag-3")).to_contain_text("speed")
+        boxes = [page.locator(f"#diag-{layer} span").first.bounding_box() for layer in (1, 2, 3)]
+        for left, right in zip(boxes, boxes[1:]):  # each layer's figures clear of the next's
+            assert left["x"] + left["width"] <= right["x"], boxes
     finally:
         page.context.close()
