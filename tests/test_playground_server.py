@@ -99,6 +99,19 @@ def test_step_trains_exactly_one_epoch_and_stays_paused(client: TestClient) -> N
     assert history["epoch"] == [1, 2] and len(history["test_loss"]) == 2
 
 
+def test_step_on_a_stopped_run_answers_at_once_with_its_last_frame(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fcnn_cli.serving.playground.session import Session
+
+    monkeypatch.setattr(Session, "MAX_EPOCHS", 1)
+    sid = new_session(client)["session"]
+    assert client.post(f"/api/sessions/{sid}/step").json()["stopped"]  # (the cap: 1 epoch)
+    waits = []
+    monkeypatch.setattr(Session, "wait", lambda self, *args: waits.append(args))
+    answer = client.post(f"/api/sessions/{sid}/step").json()
+    assert (answer["epoch"], waits) == (1, [])  # no frame is coming: nothing to wait for
+
+
 def test_play_trains_until_pause_and_reset_goes_back_to_epoch_0(client: TestClient) -> None:
     sid = new_session(client)["session"]
     assert client.post(f"/api/sessions/{sid}/play").json()["playing"] is True

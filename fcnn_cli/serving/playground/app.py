@@ -330,8 +330,8 @@ def _add_session_routes(app: FastAPI, sessions: Sessions) -> None:
                                     f"/api/sessions/ID/ one of {', '.join(ACTIONS)}")
         session = sessions.get(sid).session
         before = session.version
-        await run_in_threadpool(getattr(session, action))
-        if action in ("step", "reset"):  # answer with the frame it made
+        coming = await run_in_threadpool(getattr(session, action))
+        if action == "reset" or (action == "step" and coming):  # answer with its frame
             await run_in_threadpool(session.wait, before, STEP_SECONDS)
         return _json(session.frame())
 

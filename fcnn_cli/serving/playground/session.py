@@ -103,15 +103,17 @@ class Session:
             self._cond.notify_all()
         self._republish()
 
-    def step(self) -> None:
-        """Exactly one epoch, then paused; while playing, pause after the current one."""
+    def step(self) -> bool:
+        """Exactly one epoch, then paused; while playing, pause after the current one.
+        Whether a frame is on its way (none once the run has stopped or closed)."""
         with self._cond:
             if self._closed or self._stopped:
-                return
+                return False
             if not (self._playing and self._run.in_epoch):
                 self._steps += 1
             self._playing = False
             self._cond.notify_all()
+            return True
 
     def reset(self) -> None:
         """Back to epoch 0 from the same state, paused, with a new training thread."""
