@@ -6,6 +6,7 @@ the inspector, the config and model downloads; CSV uploads. Every careless reque
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -110,6 +111,18 @@ def test_step_on_a_stopped_run_answers_at_once_with_its_last_frame(
     monkeypatch.setattr(Session, "wait", lambda self, *args: waits.append(args))
     answer = client.post(f"/api/sessions/{sid}/step").json()
     assert (answer["epoch"], waits) == (1, [])  # no frame is coming: nothing to wait for
+
+
+def test_a_session_that_ends_leaves_the_others_on_one_blas_thread(client: TestClient) -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: BLAS has one thread whatever is set")
+    first, second = (new_session(client)["session"] for _ in range(2))
+    for sid in (first, second):  # (each session's Trainer inside its own limit)
+        assert client.post(f"/api/sessions/{sid}/step").json()["epoch"] == 1
+    assert client.delete(f"/api/sessions/{first}").status_code == 204
+    blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert blas and {i["num_threads"] for i in blas} == {1}  # (the limit is the process's)
 
 
 def test_play_trains_until_pause_and_reset_goes_back_to_epoch_0(client: TestClient) -> None:

@@ -44,6 +44,7 @@ from fcnn_cli.serving.errors import RequestError, error_body
 from fcnn_cli.serving.handlers import handlers
 from fcnn_cli.serving.playground.session import Session
 from fcnn_cli.serving.playground.state import CsvFile, PlaygroundState, read_csv
+from fcnn_cli.threads import blas_threads
 
 MAX_SESSIONS = 8
 IDLE_SECONDS = 30 * 60
@@ -86,7 +87,10 @@ def create_app(csv_files: Mapping[str, Any] | None = None, *, max_sessions: int 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_sweep_every(sessions, min(SWEEP_SECONDS, idle_seconds)))
         try:
-            yield
+            # BLAS's limit is the process's, and each session's Trainer sets it and puts the
+            # one it found back when it ends: held at 1 here, it stays 1 however they overlap
+            with blas_threads(1):
+                yield
         finally:
             sweeper.cancel()
             await run_in_threadpool(sessions.close_all)
