@@ -6,6 +6,7 @@ these tests do.)"""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -43,8 +44,12 @@ def shell_commands() -> list[str]:
 
 
 def run(command: str, url: str) -> str:
-    ran = subprocess.run(["bash", "-c", command.replace(PAGE_URL, url)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    """The page's command, with this test's Python as `python` (its environment active or
+    not), a failure anywhere in a pipe its failure."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    ran = subprocess.run(["bash", "-o", "pipefail", "-c", command.replace(PAGE_URL, url)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PATH": path})
     assert ran.returncode == 0, (command, ran.stderr[-2000:])
     return ran.stdout
 
