@@ -1,6 +1,7 @@
-"""`fcnn serve` as a separate process, for the tests that need the real command: started
-on a free 127.0.0.1 port (--port 0), waited for (its one line, then /v2/health/ready),
-stopped with a signal. Every wait is bounded; a server left running is killed."""
+"""`fcnn serve` (and `fcnn playground`) as a separate process, for the tests that need the
+real command: started on a free 127.0.0.1 port (--port 0), waited for (its one line, then
+/v2/health/ready), stopped with a signal. Every wait is bounded; a server left running is
+killed."""
 
 from __future__ import annotations
 
@@ -38,17 +39,13 @@ class Served:
         return status
 
 
-def fcnn_serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "fcnn_cli", "serve", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
-
-
 @contextmanager
-def served(*args: str, env: dict[str, str] | None = None,
-           ready_headers: dict[str, str] | None = None) -> Iterator[Served]:
-    """`fcnn serve ARGS --port 0`, once it answers /v2/health/ready."""
-    process = fcnn_serve(*args, "--port", "0", env=env)
+def launched(command: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`fcnn COMMAND ARGS` in its own process, once it has printed its first line
+    (`stdout[0]`), its output read on; killed at the end if it still runs."""
+    process = subprocess.Popen([sys.executable, "-m", "fcnn_cli", command, *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **(env or {})})
     server = Served(process)
     lines: queue.Queue[str] = queue.Queue()
     for stream, kept in ((process.stdout, server.stdout), (process.stderr, server.stderr)):
@@ -59,16 +56,24 @@ def served(*args: str, env: dict[str, str] | None = None,
         server._readers.append(reader)
     try:
         try:
-            first = lines.get(timeout=START_SECONDS)
+            lines.get(timeout=START_SECONDS)
         except queue.Empty:
-            raise AssertionError(f"no line from fcnn serve: {server.stderr}") from None
-        server.url = first.split(" at ", 1)[1].split(" ", 1)[0]
-        _wait_ready(server, ready_headers or {})
+            raise AssertionError(f"no line from fcnn {command}: {server.stderr}") from None
         yield server
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=STOP_SECONDS)
+
+
+@contextmanager
+def served(*args: str, env: dict[str, str] | None = None,
+           ready_headers: dict[str, str] | None = None) -> Iterator[Served]:
+    """`fcnn serve ARGS --port 0`, once it answers /v2/health/ready."""
+    with launched("serve", *args, "--port", "0", env=env) as server:
+        server.url = server.stdout[0].split(" at ", 1)[1].split(" ", 1)[0]
+        _wait_ready(server, ready_headers or {})
+        yield server
 
 
 def _read(stream, kept: list[str], lines: queue.Queue[str] | None) -> None:  # type: ignore[no-untyped-def]

@@ -4,15 +4,11 @@ Ctrl-C and SIGTERM stop it cleanly with exit status 0, open event streams and al
 
 from __future__ import annotations
 
-import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +18,9 @@ pytest.importorskip("fastapi")
 pytest.importorskip("sse_starlette")
 
 import httpx  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from serve_process import launched  # noqa: E402
 
 from fcnn_cli.cli import app  # noqa: E402
 
@@ -120,33 +119,6 @@ def test_a_missing_csv_is_one_line() -> None:
 # --- a real start and stop ------------------------------------------------------------------
 
 
-@contextmanager
-def started(*args: str, env: dict[str, str] | None = None
-            ) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
-    """`fcnn playground ARGS --port 0` in its own process: it, its first line, and the
-    lines of stderr so far (read on)."""
-    process = subprocess.Popen([sys.executable, "-m", "fcnn_cli", "playground", *args,
-                                "--port", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, **(env or {})})
-    lines: queue.Queue[str] = queue.Queue()
-    errors: list[str] = []
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],  # type: ignore[union-attr]
-                     daemon=True).start()
-    threading.Thread(target=lambda: errors.extend(process.stderr),  # type: ignore[arg-type]
-                     daemon=True).start()
-    try:
-        try:
-            first = lines.get(timeout=WAIT).rstrip("\n")
-        except queue.Empty:
-            raise AssertionError(f"no start line: {errors}") from None
-        yield process, first, errors
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=WAIT)
-
-
 def url_of(line: str) -> str:
     return line.removeprefix("fcnn playground on ").split(" ", 1)[0]
 
@@ -156,7 +128,9 @@ def test_no_open_starts_with_one_line_and_a_signal_stops_it_with_0_streams_and_a
         number: int, tmp_path: Path) -> None:
     marker = tmp_path / "opened"
     browser = f"{sys.executable} -c \"open(r'{marker}', 'w').write('%s')\""
-    with started("--no-open", env={"BROWSER": browser}) as (process, line, errors):
+    with launched("playground", "--no-open", "--port", "0", env={"BROWSER": browser}
+                  ) as server:
+        line = server.stdout[0]
         url = url_of(line)
         assert line == LINE.format(url=url) and url.startswith("http://127.0.0.1:")
         with httpx.Client(base_url=url, timeout=WAIT) as http:
@@ -166,10 +140,9 @@ def test_no_open_starts_with_one_line_and_a_signal_stops_it_with_0_streams_and_a
             http.post(f"/api/sessions/{sid}/play")
             with http.stream("GET", f"/api/sessions/{sid}/events") as stream:
                 assert next(stream.iter_lines()) == "event: hello"
-                process.send_signal(number)
-                status = process.wait(timeout=WAIT)
-    assert status == 0, errors
-    assert not any("Traceback" in line for line in errors), errors
+                status = server.stop(number)  # (its output read to the end)
+    assert status == 0, server.stderr
+    assert not any("Traceback" in line for line in server.stderr), server.stderr
     assert not marker.exists()
 
 
@@ -177,8 +150,9 @@ def test_without_no_open_the_browser_opens_the_page_on_the_csv(tmp_path: Path) -
     marker = tmp_path / "opened"
     browser = f"{sys.executable} -c \"open(r'{marker}', 'w').write('%s')\""
     data = write_csv(tmp_path / "my points.csv")
-    with started(str(data), env={"BROWSER": browser}) as (process, line, errors):
-        url = url_of(line)
+    with launched("playground", str(data), "--port", "0", env={"BROWSER": browser}
+                  ) as server:
+        url = url_of(server.stdout[0])
         assert url.endswith("/?dataset=csv&csv=my-points")
         for _ in range(int(WAIT * 20)):
             if marker.exists() and marker.read_text():
@@ -188,8 +162,7 @@ def test_without_no_open_the_browser_opens_the_page_on_the_csv(tmp_path: Path) -
         answer = httpx.post(url.split("/?")[0] + "/api/sessions", timeout=WAIT,
                             json={"query": "dataset=csv&csv=my-points"})
         assert answer.status_code == 201 and answer.json()["classes"] == ["0", "1"]
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=WAIT) == 0, errors
+        assert server.stop(signal.SIGINT) == 0, server.stderr
 
 
 def test_the_help_loads_nothing_of_the_server() -> None:
