@@ -9,14 +9,23 @@ IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"
 IMAGE = IMAGES / "user-9-photo.jpg"
 
 
-def run_fcnn(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
-    """What `fcnn ARGS` prints, and the modules loaded once it has run (fresh interpreter)."""
+def fcnn_then(args: tuple[str, ...], report: str, env: dict[str, str] | None = None
+              ) -> tuple[str, str]:
+    """What `fcnn ARGS` prints, and the Python expression `report` once it has run (a fresh
+    interpreter; `env` its whole environment, this one's by default)."""
     code = ("import sys\nfrom fcnn_cli.cli import main\nsys.argv = ['fcnn', *sys.argv[1:]]\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+            f"print({report}, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
-    return done.stdout, set(done.stderr.splitlines()[-1].split())
+                          env=dict(os.environ) if env is None else env)
+    return done.stdout, done.stderr.splitlines()[-1]
+
+
+def run_fcnn(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
+    """What `fcnn ARGS` prints, and the modules loaded once it has run (fresh interpreter)."""
+    out, modules = fcnn_then(args, "' '.join(sorted(sys.modules))",
+                             {**os.environ, **(env or {})})
+    return out, set(modules.split())
 
 
 def modules_after(*args: str, env: dict[str, str] | None = None) -> set[str]:

@@ -5,7 +5,6 @@ user's own thread setting, keep theirs."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,20 +14,18 @@ import pytest
 pytest.importorskip("threadpoolctl")
 
 IMAGE = Path(__file__).resolve().parents[1] / "examples" / "images" / "mnist-test-0000-label-7.png"
+sys.path.insert(0, str(Path(__file__).parent))
+from test_lazy_imports import fcnn_then  # noqa: E402
+
 SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _blas_threads(*args: str, **env: str) -> int:
     """The BLAS threads that `fcnn ARGS` ran with (threadpoolctl asked after it ran)."""
-    code = ("import sys\nfrom fcnn_cli.cli import main\nsys.argv = ['fcnn', *sys.argv[1:]]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "from threadpoolctl import threadpool_info\n"
-            "print(max(i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'),"
-            " file=sys.stderr)")
     clean = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env={**clean, **env})
-    return int(done.stderr.splitlines()[-1])
+    threads = ("max(i['num_threads'] for i in __import__('threadpoolctl').threadpool_info() "
+               "if i['user_api'] == 'blas')")
+    return int(fcnn_then(args, threads, {**clean, **env})[1])
 
 
 @pytest.fixture(scope="module")

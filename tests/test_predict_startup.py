@@ -5,10 +5,11 @@ and a program that runs `predict` itself, collect as before."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_lazy_imports import fcnn_then  # noqa: E402
 
 IMAGE = Path(__file__).resolve().parents[1] / "examples" / "images" / "mnist-test-0000-label-7.png"
 
@@ -16,12 +17,8 @@ IMAGE = Path(__file__).resolve().parents[1] / "examples" / "images" / "mnist-tes
 def _frozen_after(*args: str) -> tuple[int, str]:
     """How many objects were frozen out of the collector when `fcnn ARGS` ended, and what
     it printed."""
-    code = ("import gc, sys\nfrom fcnn_cli.cli import main\nsys.argv = ['fcnn', *sys.argv[1:]]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(gc.get_freeze_count(), file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=dict(os.environ))
-    return int(done.stderr.splitlines()[-1]), done.stdout
+    out, frozen = fcnn_then(args, "__import__('gc').get_freeze_count()")
+    return int(frozen), out
 
 
 def test_predict_freezes_its_start_up_once_the_model_is_read() -> None:

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from fcnn_cli.predict_output import TABLE_ROWS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_lazy_imports import run_fcnn  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "images")
                   .glob("mnist-test-*.png"))
@@ -17,12 +18,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "images")
 
 def _predict(*args: str) -> tuple[str, set[str]]:
     """stdout of `fcnn predict ARGS` (not a terminal) and the modules it loaded."""
-    code = ("import sys\nfrom fcnn_cli.cli import main\nsys.argv = ['fcnn', *sys.argv[1:]]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", code, "predict", *args], capture_output=True,
-                          text=True, env=dict(os.environ))
-    return done.stdout, set(done.stderr.splitlines()[-1].split())
+    return run_fcnn("predict", *args)
 
 
 def _digits(folder: Path, count: int) -> Path:
