@@ -146,8 +146,11 @@ def _one_type(kind: Any, key: str) -> str:
 
 
 def _slug(heading: str) -> str:
-    """The id Python-Markdown's toc gives a heading: `data.image` is #dataimage."""
-    return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", heading).strip().lower())
+    """The id Python-Markdown's toc gives a heading (its own slugify): `data.image` is
+    #dataimage."""
+    from markdown.extensions.toc import slugify
+
+    return slugify(heading, "-")
 
 
 def _default(field: Any) -> str:
