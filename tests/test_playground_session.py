@@ -93,6 +93,9 @@ def test_the_cli_trains_the_exported_config_to_the_model_the_session_downloads(
     (tmp_path / "downloaded.h5").write_bytes(model_file)
     trained, downloaded = load_model(tmp_path / "cli.h5"), load_model(tmp_path / "downloaded.h5")
     assert trained.history["train_loss"].tolist() == played["train_loss"]
+    assert downloaded.history["train_loss"].tolist() == played["train_loss"]
+    assert [layer["speed"] for layer in downloaded.diagnostics] == \
+        [layer["speed"] for layer in trained.diagnostics]
     for ours, theirs in zip(downloaded.network.params(), trained.network.params()):
         assert np.array_equal(ours, theirs)
     report = trained.evaluate()

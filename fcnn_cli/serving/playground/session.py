@@ -31,7 +31,7 @@ from fcnn_cli.serving.playground.state import CsvFiles, PlaygroundState, check_c
 if TYPE_CHECKING:
     from fcnn_cli.boundary import Extent
     from fcnn_cli.model import Model
-    from fcnn_cli.training import EpochRow, Trainer
+    from fcnn_cli.training import EpochRow, LoopState, Trainer
 
 HISTORY = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
 RATE_WINDOW = 2.0   # seconds of recent updates that `updates_per_s` measures
@@ -45,12 +45,14 @@ class _Stop(BaseException):
 
 @dataclasses.dataclass
 class Snapshot:
-    """The network as one frame shows it: a copy, with the test split's numbers."""
+    """The network as one frame shows it: a copy, with the test split's numbers; its model
+    has no history: `played`, the run's own, holds it up to this epoch (and grows on)."""
 
     epoch: int
     model: Model
     test_loss: float
     test_accuracy: float
+    played: LoopState
 
 
 class Session:
@@ -212,7 +214,12 @@ class Session:
         config = self.state.config(max(1, snapshot.epoch), self.csv_files)
         text = yaml.safe_dump(config.model_dump(mode="json", exclude={"tracking"}),
                               sort_keys=False)
-        return dataclasses.replace(snapshot.model, config_text=text)
+        epochs, played = snapshot.epoch, snapshot.played  # (index e is epoch e + 1)
+        return dataclasses.replace(
+            snapshot.model, config_text=text,
+            history={key: np.asarray(values[:epochs]) for key, values in played.history.items()},
+            diagnostics=[{key: value[:epochs] if isinstance(value, list) else value
+                          for key, value in layer.items()} for layer in played.diagnostics])
 
     def inspect(self, layer: int, unit: int, point: str) -> dict[str, Any]:
         """One unit on one example, for the latest frame's weights (inspector.py)."""
@@ -275,10 +282,12 @@ class Session:
     def _publish_epoch(self, run: _Run, row: EpochRow | None) -> None:
         """Take the snapshot, score it on the test split, publish its frame."""
         trainer = run.trainer
-        model = trainer.model_now()
-        model.network = copy.deepcopy(model.network)
+        if run.model is None:  # (what stays the same all run, built once: its history
+            run.model = trainer.model_now()  # would cost more each epoch, and a frame needs none)
+        model = dataclasses.replace(run.model, network=copy.deepcopy(trainer.net))
         test_loss, test_accuracy = run.test_scores(model)
-        snapshot = Snapshot(row.epoch if row else 0, model, test_loss, test_accuracy)
+        snapshot = Snapshot(row.epoch if row else 0, model, test_loss, test_accuracy,
+                            trainer.state)
         pictures = (frames.boundary_json(model, self.extent, self.BOUNDARY_GRID),
                     frames.neurons_json(model, self.extent, self.GRID))
         with self._cond:
@@ -388,6 +397,7 @@ class _Run:
         self.ready = threading.Event()
         self.error: FcnnError | None = None
         self.y_test: np.ndarray | None = None
+        self.model: Model | None = None  # the run's model, its network replaced each frame
         config = session.config
         text = yaml.safe_dump(config.model_dump(mode="json", exclude={"tracking"}),
                               sort_keys=False)
