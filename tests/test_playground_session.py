@@ -296,6 +296,23 @@ def test_a_csv_session_trains_on_its_classes(tmp_path: Path) -> None:
         s.close()
 
 
+def test_a_csv_session_still_exports_once_its_file_is_gone(tmp_path: Path) -> None:
+    data = tmp_path / "points.csv"
+    data.write_text("u,v,kind\n" + "".join(f"{i % 7},{i % 5},{'ab'[i % 2]}\n"
+                                           for i in range(60)))
+    csv = {"mine": CsvFile(data, "kind")}
+    s = start(tmp_path, {"dataset": "csv", "csv": "mine"}, csv)
+    try:
+        steps(s, 1)
+        data.unlink()  # (an upload pushed out by later ones, or a file moved away)
+        text, model_file = s.config_text(), s.model_bytes()
+    finally:
+        s.close()
+    assert "points.csv" in text and "epochs: 1" in text
+    (tmp_path / "downloaded.h5").write_bytes(model_file)
+    assert load_model(tmp_path / "downloaded.h5").class_names == ["a", "b"]
+
+
 # --- frames ------------------------------------------------------------------------
 
 def picture(text: str, side: int) -> np.ndarray:

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fcnn_cli.config import config_warnings
 from fcnn_cli.errors import FcnnError
 from fcnn_cli.serving.playground import frames
-from fcnn_cli.serving.playground.state import CsvFiles, PlaygroundState, check_csv
+from fcnn_cli.serving.playground.state import CsvFiles, PlaygroundState, check_csv, exported_text
 
 if TYPE_CHECKING:
     from fcnn_cli.boundary import Extent
@@ -72,10 +73,12 @@ class Session:
         self.work_dir = Path(work_dir)
         self._made_dir = not self.work_dir.exists()  # made when first written into
         self.config = state.config(self.MAX_EPOCHS, csv_files)
+        # what the exports say, read now: a CSV may be gone or changed by the time they come
+        self._exported = state.config_dict(self.MAX_EPOCHS, csv_files, exported=True)
         self.dataset = self.config.data.load()
         if state.dataset == "csv":
             check_csv(self.dataset, state.csv_file(csv_files))
-        self.warnings = list(state.warnings(csv_files))
+        self.warnings = config_warnings(self.config)
         self._cond = threading.Condition()
         self._control = threading.Lock()     # one reset or close at a time
         self._names = itertools.count()
@@ -185,7 +188,7 @@ class Session:
         (at least 1)."""
         with self._cond:
             epoch = self._snapshot.epoch if self._snapshot else 0
-        return self.state.config_text(max(1, epoch), self.csv_files, link)
+        return exported_text(self._exported, max(1, epoch), link)
 
     def model_bytes(self) -> bytes:
         """The latest frame's weights as an .h5 model file, as `fcnn train` with the
@@ -211,7 +214,8 @@ class Session:
         with self._cond:
             snapshot = self._snapshot
         assert snapshot is not None
-        config = self.state.config(max(1, snapshot.epoch), self.csv_files)
+        training = self.config.training.model_copy(update={"epochs": max(1, snapshot.epoch)})
+        config = self.config.model_copy(update={"training": training})
         text = yaml.safe_dump(config.model_dump(mode="json", exclude={"tracking"}),
                               sort_keys=False)
         epochs, played = snapshot.epoch, snapshot.played  # (index e is epoch e + 1)

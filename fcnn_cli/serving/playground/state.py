@@ -203,7 +203,7 @@ class PlaygroundState(BaseModel):
 
     def config_text(self, epochs: int, csv_files: CsvFiles, link: str | None = None) -> str:
         """The YAML `fcnn train` runs to these numbers, commented for a teacher."""
-        return _commented_yaml(self.config_dict(epochs, csv_files, exported=True), link)
+        return exported_text(self.config_dict(epochs, csv_files, exported=True), epochs, link)
 
     def warnings(self, csv_files: CsvFiles) -> list[str]:
         """Legal but unwise choices (sigmoid output with log-likelihood, ...), as `fcnn
@@ -429,6 +429,13 @@ def _csv_classes(path: str, label_column: str, stat: tuple[int, int]) -> tuple[s
 
 
 # --- the exported YAML ---------------------------------------------------------------
+
+def exported_text(config: dict[str, Any], epochs: int, link: str | None = None) -> str:
+    """`config` (an exported `config_dict`) for `epochs` epochs as the YAML `fcnn train`
+    runs to these numbers, commented for a teacher."""
+    return _commented_yaml({**config, "training": {**config["training"], "epochs": epochs}},
+                           link)
+
 
 _COMMENTS = {
     "seed": "seeds everything random: the data, the split, the initial weights, "
