@@ -332,10 +332,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """How many documentation examples ran, failed and were skipped (and why)."""
     docs = str(Path(__file__).parent.relative_to(terminalreporter.config.rootpath))
     counts, reasons, seconds = {}, {}, 0.0
-    for outcome in ("passed", "failed", "skipped"):
+    for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
-            if getattr(report, "when", "call") == "teardown" or \
-                    not report.nodeid.startswith(docs + "/") or ".md::" not in report.nodeid:
+            # an error is a page that could not be read, or an example that broke the rules
+            # (it wrote into the checkout) after it ran: counted whenever it happened
+            if (outcome != "error" and getattr(report, "when", "call") == "teardown") or \
+                    not report.nodeid.startswith(docs + "/") or ".md" not in report.nodeid:
                 continue
             counts[outcome] = counts.get(outcome, 0) + 1
             seconds += getattr(report, "duration", 0.0)
@@ -345,8 +347,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not counts:
         return
     ran = counts.get("passed", 0) + counts.get("failed", 0)
+    errors = f", {counts['error']} error(s)" if counts.get("error") else ""
     terminalreporter.write_line(
-        f"documentation examples: {ran} ran ({counts.get('failed', 0)} failed), "
+        f"documentation examples: {ran} ran ({counts.get('failed', 0)} failed{errors}), "
         f"{counts.get('skipped', 0)} skipped, {seconds:.1f} s")
     for reason, count in sorted(reasons.items()):
         terminalreporter.write_line(f"  skipped {count}×: {reason}")
